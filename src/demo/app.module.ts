@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DeviceAuthModule } from '../device-auth.module';
+import type { Clock } from '../device-auth.options';
+import { ApiController } from './api.controller';
+import { databaseOptions } from './database.options';
+import { DemoConfig } from './demo.config';
+import { DemoSecrets } from './demo-secrets';
+import { DemoSessions } from './demo-session';
+import { DEMO_USERS, LoginController } from './login.controller';
+
+/** Test-only knobs; the demo server never sets them. */
+export interface DemoOverrides {
+  clock?: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: DemoConfig, secrets: DemoSecrets, overrides: DemoOverrides = {}): DynamicModule {
+    const sessions = new DemoSessions(secrets.sessionSecret, config.publicUrl.startsWith('https:'));
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({ ...databaseOptions(config), migrationsRun: true }),
+        DeviceAuthModule.forRoot({
+          issuer: config.publicUrl,
+          clients: config.clients,
+          resolveUser: (request) => sessions.resolve(request),
+          signInUrl: (returnTo) => `/login?next=${encodeURIComponent(returnTo)}`,
+          csrfSecret: secrets.sessionSecret,
+          signingKeys: [{ privateKey: secrets.signingKey }],
+          deviceCodeTtlSeconds: config.deviceCodeTtlSeconds,
+          pollIntervalSeconds: config.pollIntervalSeconds,
+          deviceAuthorizationRateLimit: config.deviceAuthorizationRateLimit,
+          verificationFailureLimit: config.verificationFailureLimit,
+          scopeDescriptions: { read: 'Read your data', write: 'Change your data' },
+          clock: overrides.clock,
+        }),
+      ],
+      controllers: [LoginController, ApiController],
+      providers: [
+        { provide: DemoSessions, useValue: sessions },
+        { provide: DEMO_USERS, useValue: config.users },
+      ],
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import { join, resolve } from 'node:path';
+import type { DeviceClientConfig } from '../clients/client.interface';
+
+/** The demo server's settings, read from the environment variables SPEC.md names. */
+export interface DemoConfig {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl?: string;
+  clients: DeviceClientConfig[];
+  users: Map<string, string>;
+  deviceCodeTtlSeconds?: number;
+  pollIntervalSeconds?: number;
+  httpAdapter: 'fastify' | 'express';
+  deviceAuthorizationRateLimit?: number;
+  verificationFailureLimit?: number;
+}
+
+/** Raised at boot for a bad environment variable; the message names the variable and the fix. */
+export class DemoConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'DemoConfigError';
+  }
+}
+
+const DEFAULT_CLIENTS: DeviceClientConfig[] = [{ clientId: 'demo-cli', name: 'Demo CLI', scopes: ['read', 'write'] }];
+
+export function readDemoConfig(env: NodeJS.ProcessEnv): DemoConfig {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const publicUrl = (value(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const httpAdapter = value(env, 'HTTP_ADAPTER') ?? 'fastify';
+  if (httpAdapter !== 'fastify' && httpAdapter !== 'express') throw new DemoConfigError('HTTP_ADAPTER', 'must be "fastify" or "express".');
+  return {
+    port,
+    host: value(env, 'HOST') ?? '127.0.0.1',
+    publicUrl,
+    dataDir: resolve(value(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: databaseUrl(env),
+    clients: clients(env),
+    users: users(env),
+    deviceCodeTtlSeconds: optionalInteger(env, 'DEVICE_CODE_TTL', 1),
+    pollIntervalSeconds: optionalInteger(env, 'DEVICE_POLL_INTERVAL', 1),
+    httpAdapter,
+    deviceAuthorizationRateLimit: optionalInteger(env, 'DEVICE_AUTHORIZATION_RATE_LIMIT', 0),
+    verificationFailureLimit: optionalInteger(env, 'VERIFICATION_FAILURE_LIMIT', 1),
+  };
+}
+
+export function sqlitePath(config: Pick<DemoConfig, 'dataDir'>): string {
+  return join(config.dataDir, 'device-auth.sqlite');
+}
+
+function value(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === '' ? undefined : v;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return optionalInteger(env, name, min, max) ?? fallback;
+}
+
+function optionalInteger(env: NodeJS.ProcessEnv, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const v = value(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new DemoConfigError(name, `must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''} (got "${v}").`);
+  return n;
+}
+
+function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = value(env, 'DATABASE_URL');
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new DemoConfigError('DATABASE_URL', 'is not a URL; use mysql://user:pass@host:3306/db.');
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new DemoConfigError('DATABASE_URL', 'must start with mysql:// (MySQL or MariaDB).');
+  if (parsed.pathname.length < 2) throw new DemoConfigError('DATABASE_URL', 'must name the database, e.g. mysql://user:pass@host:3306/db.');
+  return url;
+}
+
+function clients(env: NodeJS.ProcessEnv): DeviceClientConfig[] {
+  const raw = value(env, 'DEVICE_AUTH_CLIENTS');
+  if (raw === undefined) return DEFAULT_CLIENTS;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new DemoConfigError('DEVICE_AUTH_CLIENTS', 'is not valid JSON; give an array like [{"clientId":"cli","name":"My CLI","scopes":["read"]}].');
+  }
+  if (!Array.isArray(parsed)) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', 'must be a JSON array of clients.');
+  return parsed as DeviceClientConfig[];
+}
+
+function users(env: NodeJS.ProcessEnv): Map<string, string> {
+  const raw = value(env, 'DEMO_USERS') ?? 'demo:demo';
+  const map = new Map<string, string>();
+  for (const entry of raw.split(',')) {
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon).trim();
+    if (colon < 1 || name === '' || entry.slice(colon + 1) === '') throw new DemoConfigError('DEMO_USERS', 'must look like name:password,name2:password2.');
+    map.set(name, entry.slice(colon + 1));
+  }
+  return map;
+}

@@ -1,0 +1,83 @@
+import { Body, Controller, Get, Inject, Post, Query, Res } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { constantTimeEqual } from '../codes/device-code';
+import { STYLESHEET_PATH } from '../device/device-pages.renderer';
+import { html } from '../device/html';
+import { PAGE_SECURITY_HEADERS } from '../device/page';
+import { readParams } from '../http/request-params';
+import { DemoSessions } from './demo-session';
+
+export const DEMO_USERS = Symbol('DEMO_USERS');
+
+const LOGIN_PARAMS = { username: 128, password: 256, next: 512 } as const;
+
+/** The demo's small sign-in, standing in for the host application's own. */
+@Controller()
+export class LoginController {
+  constructor(
+    private readonly sessions: DemoSessions,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(DEMO_USERS) private readonly users: Map<string, string>,
+  ) {}
+
+  @Get('login')
+  form(@Query() query: unknown, @Res() response: unknown): void {
+    const { next } = safeParams(query);
+    this.page(response, 200, localPath(next));
+  }
+
+  @Post('login')
+  signIn(@Body() body: unknown, @Res() response: unknown): void {
+    const { username, password, next } = safeParams(body);
+    const expected = username === undefined ? undefined : this.users.get(username);
+    if (username === undefined || expected === undefined || password === undefined || !constantTimeEqual(password, expected)) {
+      return this.page(response, 401, localPath(next), 'Wrong username or password.');
+    }
+    const http = this.adapterHost.httpAdapter;
+    http.setHeader(response, 'Set-Cookie', this.sessions.issue(username));
+    http.setHeader(response, 'Cache-Control', 'no-store');
+    http.redirect(response, 303, localPath(next));
+  }
+
+  @Post('logout')
+  signOut(@Res() response: unknown): void {
+    const http = this.adapterHost.httpAdapter;
+    http.setHeader(response, 'Set-Cookie', this.sessions.clear());
+    http.redirect(response, 303, '/login');
+  }
+
+  private page(response: unknown, status: number, next: string, problem?: string): void {
+    const body = html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in</title><link rel="stylesheet" href="${STYLESHEET_PATH}"></head>
+<body><main class="card">
+<h1>Sign in</h1>
+${problem ? html`<p class="problem" role="alert">${problem}</p>` : ''}
+<form method="post" action="/login" class="stack">
+<input type="hidden" name="next" value="${next}">
+<label for="username">Username</label>
+<input id="username" name="username" class="code-input" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" class="code-input" autocomplete="current-password" required>
+<button type="submit" class="primary">Sign in</button>
+</form>
+</main></body></html>`;
+    const http = this.adapterHost.httpAdapter;
+    for (const [name, value] of Object.entries(PAGE_SECURITY_HEADERS)) http.setHeader(response, name, value);
+    http.reply(response, body.value, status);
+  }
+}
+
+/** Bad input on the sign-in form is treated as absent, never an error page. */
+function safeParams(source: unknown): Partial<Record<keyof typeof LOGIN_PARAMS, string>> {
+  try {
+    return readParams(source, LOGIN_PARAMS);
+  } catch {
+    return {};
+  }
+}
+
+/** Only same-site paths: `next` must never send someone to another site after signing in. */
+function localPath(next: string | undefined): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/device';
+}

@@ -1,0 +1,149 @@
+import { Body, Controller, Get, Header, HttpCode, Inject, Logger, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { authenticateClient } from '../clients/client-authenticator';
+import { ClientRegistry } from '../clients/client.interface';
+import { resolveScopes } from '../clients/scopes';
+import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG } from '../device-auth.constants';
+import type { DeviceAuthConfig } from '../device-auth.options';
+import { headerValue, readParams } from '../http/request-params';
+import { RateLimiter } from '../limits/rate-limiter.service';
+import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
+import { TemporarilyUnavailableError } from '../oauth/oauth.errors';
+import { DeviceAuthorizationResponse, DeviceCodeStore } from '../store/device-code.store';
+import { DeviceAuthRequest, DeviceAuthUser } from '../users/user-resolver.interface';
+import { DevicePagesRenderer, STYLESHEET_PATH } from './device-pages.renderer';
+import { PageExceptionFilter, sendPage } from './page-exception.filter';
+import { PageError, PageResult } from './page';
+import { Decision, VerificationService } from './verification.service';
+
+const DEVICE_AUTHORIZATION_PARAMS = { client_id: 128, client_secret: 512, scope: 1024 } as const;
+const VERIFICATION_PARAMS = { user_code: 64, _csrf: 128 } as const;
+
+/** The device's entry point (RFC 8628 §3.1) and the person's verification pages (§3.3). */
+@Controller()
+export class DeviceController {
+  private readonly logger = new Logger('DeviceAuth');
+
+  constructor(
+    private readonly store: DeviceCodeStore,
+    private readonly limiter: RateLimiter,
+    private readonly verification: VerificationService,
+    private readonly renderer: DevicePagesRenderer,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
+    @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
+  ) {}
+
+  @Post('oauth/device_authorization')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @UseFilters(OAuthExceptionFilter)
+  async deviceAuthorization(@Req() request: DeviceAuthRequest, @Body() body: unknown): Promise<DeviceAuthorizationResponse> {
+    const params = readParams(body, DEVICE_AUTHORIZATION_PARAMS);
+    const client = await authenticateClient(this.clients, headerValue(request.headers, 'authorization'), params);
+    const scope = resolveScopes(client, params.scope);
+    const ip = clientIp(request);
+    if (this.config.deviceAuthorizationRateLimit > 0) {
+      const verdict = await this.limiter.hit(
+        { name: 'device_authorization', limit: this.config.deviceAuthorizationRateLimit, windowSeconds: 60 },
+        [`client:${client.clientId}\nip:${ip}`],
+      );
+      if (!verdict.allowed) {
+        this.logger.warn(`device authorization limited: client=${client.clientId}`);
+        throw new TemporarilyUnavailableError('Too many device authorization requests; try again later.', verdict.retryAfterSeconds);
+      }
+    }
+    const response = await this.store.createDeviceCode(client.clientId, scope, { ip, userAgent: userAgent(request) });
+    this.logger.log(`device code created: client=${client.clientId} scope="${scope}"`);
+    return response;
+  }
+
+  /** The entry form; `?user_code=` (from verification_uri_complete) goes straight to the confirmation page. */
+  @Get('device')
+  @UseFilters(PageExceptionFilter)
+  async entry(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Query() query: unknown): Promise<void> {
+    const { user_code: userCode } = readParams(query, VERIFICATION_PARAMS);
+    const user = await this.verification.resolveUser(request);
+    if (!user) return this.send(response, { redirect: this.verification.signInUrl(verificationPath(userCode)) });
+    if (userCode === undefined) return this.send(response, { status: 200, body: this.renderer.entry({ user, csrfToken: this.verification.csrfToken(user) }) });
+    return this.send(response, await this.confirmation(request, user, userCode));
+  }
+
+  /** The entered code, looked up: the confirmation page, or the form again with what went wrong. */
+  @Post('device')
+  @UseFilters(PageExceptionFilter)
+  async submitCode(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
+    const params = readParams(body, VERIFICATION_PARAMS);
+    const user = await this.signedInUser(request);
+    this.verification.assertCsrf(user, params._csrf);
+    return this.send(response, await this.confirmation(request, user, params.user_code ?? ''));
+  }
+
+  @Post('device/approve')
+  @UseFilters(PageExceptionFilter)
+  approve(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
+    return this.decide('approve', request, response, body);
+  }
+
+  @Post('device/deny')
+  @UseFilters(PageExceptionFilter)
+  deny(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
+    return this.decide('deny', request, response, body);
+  }
+
+  @Get(STYLESHEET_PATH)
+  @Header('Content-Type', 'text/css; charset=utf-8')
+  @Header('Cache-Control', 'public, max-age=3600')
+  @Header('X-Content-Type-Options', 'nosniff')
+  stylesheet(): string {
+    return this.renderer.stylesheet();
+  }
+
+  private async decide(decision: Decision, request: DeviceAuthRequest, response: unknown, body: unknown): Promise<void> {
+    const params = readParams(body, VERIFICATION_PARAMS);
+    const user = await this.signedInUser(request);
+    this.verification.assertCsrf(user, params._csrf);
+    const { clientName } = await this.verification.decide(decision, user, clientIp(request), params.user_code ?? '');
+    return this.send(response, { status: 200, body: this.renderer.result(user, clientName, decision === 'approve') });
+  }
+
+  private async confirmation(request: DeviceAuthRequest, user: DeviceAuthUser, userCode: string): Promise<PageResult> {
+    const csrfToken = this.verification.csrfToken(user);
+    try {
+      const { code, client } = await this.verification.lookUp(user, clientIp(request), userCode);
+      const model = { user, csrfToken, code, client, scopeDescriptions: this.config.scopeDescriptions, now: this.config.clock.now() };
+      return { status: 200, body: this.renderer.confirm(model) };
+    } catch (error) {
+      if (!(error instanceof PageError) || error.status === 403) throw error;
+      // A wrong, expired or used code: the form again, with the reason, so the person can retry.
+      const problem = `${error.title}. ${error.detail}`;
+      return { status: error.status, headers: error.headers, body: this.renderer.entry({ user, csrfToken, userCode, problem }) };
+    }
+  }
+
+  /** Decisions need a session: an anonymous POST is sent to sign in and changes nothing. */
+  private async signedInUser(request: DeviceAuthRequest): Promise<DeviceAuthUser> {
+    const user = await this.verification.resolveUser(request);
+    if (!user) throw new PageError(401, 'Please sign in', 'Sign in first, then enter the code from your device again.');
+    return user;
+  }
+
+  private send(response: unknown, page: PageResult): void {
+    sendPage(this.adapterHost, response, page);
+  }
+}
+
+function verificationPath(userCode: string | undefined): string {
+  return userCode === undefined ? '/device' : `/device?user_code=${encodeURIComponent(userCode)}`;
+}
+
+/** Express and Fastify both expose the peer address (or the proxy-derived one) as `ip`. */
+export function clientIp(request: DeviceAuthRequest): string {
+  return typeof request.ip === 'string' ? request.ip : 'unknown';
+}
+
+function userAgent(request: DeviceAuthRequest): string | undefined {
+  const value = request.headers['user-agent'];
+  return typeof value === 'string' ? value : undefined;
+}

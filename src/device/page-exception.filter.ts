@@ -1,0 +1,47 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { describe, toOAuthError } from '../oauth/oauth-exception.filter';
+import { ServerError } from '../oauth/oauth.errors';
+import { DevicePagesRenderer } from './device-pages.renderer';
+import { PAGE_SECURITY_HEADERS, PageError, PageResult } from './page';
+
+/** Sends a page result through whichever HTTP adapter the host runs (Express or Fastify). */
+export function sendPage(adapterHost: HttpAdapterHost, response: unknown, page: PageResult): void {
+  const http = adapterHost.httpAdapter;
+  if ('redirect' in page) {
+    http.setHeader(response, 'Cache-Control', 'no-store');
+    http.redirect(response, 303, page.redirect);
+    return;
+  }
+  for (const [name, value] of Object.entries({ ...PAGE_SECURITY_HEADERS, ...page.headers })) http.setHeader(response, name, value);
+  http.reply(response, page.body.value, page.status);
+}
+
+/** Failures on the verification pages become a readable HTML page; never a stack trace. */
+@Catch()
+export class PageExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('DeviceAuth');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly renderer: DevicePagesRenderer,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const page = exception instanceof PageError ? exception : this.toPageError(exception);
+    sendPage(this.adapterHost, host.switchToHttp().getResponse(), {
+      status: page.status,
+      body: this.renderer.error(page.title, page.detail),
+      headers: page.headers,
+    });
+  }
+
+  private toPageError(exception: unknown): PageError {
+    const error = toOAuthError(exception);
+    if (error instanceof ServerError) {
+      this.logger.error(`unexpected error on the verification page: ${describe(exception)}`);
+      return new PageError(500, 'Something went wrong', 'Please try again in a moment.');
+    }
+    return new PageError(error.status, 'That request could not be read', error.description, error.headers);
+  }
+}

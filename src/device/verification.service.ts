@@ -1,0 +1,121 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ClientRegistry, DeviceClient } from '../clients/client.interface';
+import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG, USER_RESOLVER } from '../device-auth.constants';
+import type { DeviceAuthConfig } from '../device-auth.options';
+import { DeviceCode } from '../entities/device-code.entity';
+import { RateLimit, RateLimiter } from '../limits/rate-limiter.service';
+import { DeviceCodeStore } from '../store/device-code.store';
+import { DeviceAuthRequest, DeviceAuthUser, UserResolver } from '../users/user-resolver.interface';
+import { csrfTokenFor, isValidCsrfToken } from './csrf';
+import { PageError } from './page';
+
+export type Decision = 'approve' | 'deny';
+
+/**
+ * The verification page's rules, independent of HTML: who is signed in, CSRF, the guessing
+ * limit (per user and per IP, checked before every lookup so a lockout refuses even a correct
+ * code), and the final, single decision on a code.
+ */
+@Injectable()
+export class VerificationService {
+  private readonly logger = new Logger('DeviceAuth');
+  private readonly failureLimit: RateLimit;
+
+  constructor(
+    private readonly store: DeviceCodeStore,
+    private readonly limiter: RateLimiter,
+    @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
+    @Inject(USER_RESOLVER) private readonly users: UserResolver,
+    @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
+  ) {
+    this.failureLimit = {
+      name: 'verification_failure',
+      limit: config.verificationFailureLimit,
+      windowSeconds: config.verificationFailureWindowSeconds,
+    };
+  }
+
+  resolveUser(request: DeviceAuthRequest): Promise<DeviceAuthUser | null> {
+    return Promise.resolve(this.users.resolveUser(request));
+  }
+
+  signInUrl(returnTo: string): string {
+    return this.users.signInUrl(returnTo);
+  }
+
+  csrfToken(user: DeviceAuthUser): string {
+    return csrfTokenFor(this.config.csrfSecret, user);
+  }
+
+  assertCsrf(user: DeviceAuthUser, token: string | undefined): void {
+    if (!isValidCsrfToken(this.config.csrfSecret, user, token)) {
+      throw new PageError(403, 'This form has expired', 'The page was open too long or came from somewhere else. Go back, reload it and try again.');
+    }
+  }
+
+  /** The pending code and its client, for the confirmation page; a PageError says why not. */
+  async lookUp(user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ code: DeviceCode; client: DeviceClient }> {
+    await this.assertNotLocked(user, ip);
+    const code = await this.store.findByUserCode(userCodeInput);
+    if (!code) return this.failure(user, ip);
+    this.assertUndecided(code);
+    const client = await this.clients.findClient(code.clientId);
+    if (!client) throw new PageError(410, 'This device is no longer allowed', 'The application that asked for this code has been removed.');
+    return { code, client };
+  }
+
+  /** Records approve or deny; exactly one decision can ever win for a code. */
+  async decide(decision: Decision, user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ clientName: string }> {
+    await this.assertNotLocked(user, ip);
+    const won =
+      decision === 'approve'
+        ? await this.store.authorizeDeviceCode(userCodeInput, user.id)
+        : await this.store.denyDeviceCode(userCodeInput, user.id);
+    const code = await this.store.findByUserCode(userCodeInput);
+    if (!code) return this.failure(user, ip);
+    if (!won) this.assertUndecided(code);
+    if (!won || code.userId !== user.id) {
+      throw new PageError(409, 'This code was already used', 'Someone decided on this code a moment ago. Start again on your device.');
+    }
+    const client = await this.clients.findClient(code.clientId);
+    this.logger.log(`device code ${decision === 'approve' ? 'approved' : 'denied'}: client=${code.clientId} user=${user.id}`);
+    return { clientName: client?.name ?? code.clientId };
+  }
+
+  private assertUndecided(code: DeviceCode): void {
+    const now = this.config.clock.now();
+    if (code.isExpired(now)) {
+      throw new PageError(410, 'This code has expired', 'Codes last a few minutes. Start the sign-in again on your device to get a new one.');
+    }
+    if (code.status !== 'pending') {
+      throw new PageError(409, 'This code was already used', `This request was already ${code.status === 'denied' ? 'denied' : 'approved'}. Start again on your device if you need to.`);
+    }
+  }
+
+  private async assertNotLocked(user: DeviceAuthUser, ip: string): Promise<void> {
+    const verdict = await this.limiter.check(this.failureLimit, this.subjects(user, ip));
+    if (!verdict.allowed) throw this.lockedOut(user, verdict.retryAfterSeconds);
+  }
+
+  /** A wrong code: counted against the user and the IP, then refused. */
+  private async failure(user: DeviceAuthUser, ip: string): Promise<never> {
+    const verdict = await this.limiter.hit(this.failureLimit, this.subjects(user, ip));
+    if (!verdict.allowed) throw this.lockedOut(user, verdict.retryAfterSeconds);
+    throw new PageError(404, 'That code is not right', 'Check the code on your device and enter it again.');
+  }
+
+  private lockedOut(user: DeviceAuthUser, retryAfterSeconds: number): PageError {
+    this.logger.warn(`verification limited: user=${user.id}`);
+    const minutes = Math.ceil(retryAfterSeconds / 60);
+    return new PageError(
+      429,
+      'Too many wrong codes',
+      `For your safety, code entry is paused. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+
+  private subjects(user: DeviceAuthUser, ip: string): string[] {
+    return [`user:${user.id}`, `ip:${ip}`];
+  }
+}

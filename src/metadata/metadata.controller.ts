@@ -1,0 +1,39 @@
+import { Controller, Get, Header, Inject, NotFoundException } from '@nestjs/common';
+import { DEVICE_AUTH_CONFIG, TOKEN_ISSUER } from '../device-auth.constants';
+import type { DeviceAuthConfig } from '../device-auth.options';
+import { DEVICE_CODE_GRANT_TYPE } from '../token/token.controller';
+import type { TokenIssuer } from '../token/token-issuer.interface';
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/** RFC 8414 authorization server metadata, and the public signing keys. */
+@Controller('.well-known')
+export class MetadataController {
+  constructor(
+    @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
+    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
+  ) {}
+
+  @Get('oauth-authorization-server')
+  @Header('Cache-Control', 'public, max-age=300')
+  metadata(): Record<string, unknown> {
+    const scopes = [...new Set(this.config.clients.flatMap((client) => client.scopes))];
+    return {
+      issuer: this.config.issuer,
+      device_authorization_endpoint: `${this.config.issuer}/oauth/device_authorization`,
+      token_endpoint: `${this.config.issuer}/oauth/token`,
+      grant_types_supported: [DEVICE_CODE_GRANT_TYPE],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+      scopes_supported: scopes,
+      response_types_supported: [],
+      ...(this.issuer.jwks ? { jwks_uri: `${this.config.issuer}${JWKS_PATH}` } : {}),
+    };
+  }
+
+  @Get('jwks.json')
+  @Header('Cache-Control', 'public, max-age=300')
+  async jwks(): Promise<{ keys: object[] }> {
+    if (!this.issuer.jwks) throw new NotFoundException();
+    return this.issuer.jwks();
+  }
+}

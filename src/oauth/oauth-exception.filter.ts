@@ -1,0 +1,55 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { InvalidRequestError, OAuthError, ServerError } from './oauth.errors';
+
+/**
+ * The one serialiser for the JSON endpoints: an OAuthError becomes its RFC 6749 §5.2 body;
+ * a framework 4xx (bad JSON, body too large, unsupported media type) becomes `invalid_request`
+ * with its status; anything else is a bare `server_error` whose details stay in the log.
+ */
+@Catch()
+export class OAuthExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('DeviceAuth');
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const error = toOAuthError(exception);
+    if (error instanceof ServerError) this.logger.error(`unexpected error: ${describe(exception)}`);
+    const http = this.adapterHost.httpAdapter;
+    const response = host.switchToHttp().getResponse();
+    const headers = { ...error.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+    for (const [name, value] of Object.entries(headers)) http.setHeader(response, name, value);
+    http.reply(response, { error: error.error, error_description: error.description, ...error.extra }, error.status);
+  }
+}
+
+export function toOAuthError(exception: unknown): OAuthError {
+  if (exception instanceof OAuthError) return exception;
+  if (exception instanceof HttpException && exception.getStatus() < 500) {
+    return new InvalidRequestError(describeHttpException(exception), exception.getStatus());
+  }
+  const status = (exception as { status?: unknown; statusCode?: unknown } | null)?.status ?? (exception as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new InvalidRequestError(status === 413 ? 'The request body is too large.' : 'The request could not be read.', status);
+  }
+  return new ServerError('The server could not complete the request.');
+}
+
+function describeHttpException(exception: HttpException): string {
+  switch (exception.getStatus()) {
+    case 413:
+      return 'The request body is too large.';
+    case 415:
+      return 'Send the parameters form-encoded (application/x-www-form-urlencoded) or as JSON.';
+    case 404:
+      return 'There is no such endpoint.';
+    default:
+      return 'The request could not be read.';
+  }
+}
+
+/** Error class and message only: never a request body, which may carry secrets. */
+export function describe(exception: unknown): string {
+  return exception instanceof Error ? `${exception.name}: ${exception.message}` : typeof exception;
+}

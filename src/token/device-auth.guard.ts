@@ -1,0 +1,60 @@
+import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { TOKEN_ISSUER } from '../device-auth.constants';
+import { parseScope } from '../clients/scopes';
+import type { TokenIssuer, VerifiedAccessToken } from './token-issuer.interface';
+
+const SCOPES_KEY = 'device-auth:scopes';
+
+/** Scopes a route needs; every one must be in the token. */
+export const Scopes = (...scopes: string[]) => SetMetadata(SCOPES_KEY, scopes);
+
+/** Where the guard leaves the verified token on the request. */
+export interface DeviceAuthenticatedRequest {
+  deviceAuth: VerifiedAccessToken;
+}
+
+/**
+ * Protects host routes with the issued access tokens (RFC 6750): 401 `invalid_token` for a
+ * missing or bad token, 403 `insufficient_scope` when a `@Scopes()` scope is missing.
+ */
+@Injectable()
+export class DeviceAuthGuard implements CanActivate {
+  constructor(
+    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
+    private readonly reflector: Reflector,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown> } & Partial<DeviceAuthenticatedRequest>>();
+    const refuse = (status: number, error: string, description: string, challenge: string) => {
+      this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'WWW-Authenticate', challenge);
+      return new HttpException({ error, error_description: description }, status);
+    };
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header) : null;
+    // RFC 6750 §3.1: a request with no credentials at all gets a bare challenge, without an error code.
+    if (!header) throw refuse(401, 'invalid_token', 'A bearer access token is required.', 'Bearer realm="device-auth"');
+    if (!match) throw refuse(401, 'invalid_token', 'The Authorization header is not a bearer token.', challenge('invalid_token', 'The Authorization header is not a bearer token.'));
+    let token: VerifiedAccessToken;
+    try {
+      token = await this.issuer.verify(match[1]);
+    } catch {
+      throw refuse(401, 'invalid_token', 'The access token is invalid or expired.', challenge('invalid_token', 'The access token is invalid or expired.'));
+    }
+    const needed = this.reflector.getAllAndOverride<string[] | undefined>(SCOPES_KEY, [context.getHandler(), context.getClass()]) ?? [];
+    const granted = parseScope(token.scope);
+    const missing = needed.filter((scope) => !granted.includes(scope));
+    if (missing.length) {
+      const description = `This needs the scope: ${needed.join(' ')}.`;
+      throw refuse(403, 'insufficient_scope', description, `${challenge('insufficient_scope', description)}, scope="${needed.join(' ')}"`);
+    }
+    request.deviceAuth = token;
+    return true;
+  }
+}
+
+function challenge(error: string, description: string): string {
+  return `Bearer realm="device-auth", error="${error}", error_description="${description}"`;
+}
