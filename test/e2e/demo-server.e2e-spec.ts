@@ -1,0 +1,142 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATABASES } from '../support/test-app';
+
+const MAIN = join(__dirname, '../../dist/src/demo/main.js');
+
+/** The compiled demo server as `npm start` runs it, as a child process with SPEC's variables. */
+interface RunningDemo {
+  url: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startDemo(env: Record<string, string>): Promise<RunningDemo> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH, PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 20000;
+  while (!output.includes('Sign in with')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('the demo server (npm start)', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this suite');
+  });
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'nda-demo-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts on embedded SQLite with defaults, prints its URLs and the demo credentials, and keeps its key', async () => {
+    const demo = await startDemo({ DATA_DIR: dataDir });
+    try {
+      expect(demo.output()).toContain('Sign in with: demo / demo');
+      expect(demo.output()).toContain('/device');
+      const metadata = await (await fetch(`${demo.url}/.well-known/oauth-authorization-server`)).json();
+      expect(metadata.issuer).toMatch(/^http:\/\/localhost:\d+$/);
+      expect(existsSync(join(dataDir, 'device-auth.sqlite'))).toBe(true);
+      expect(statSync(join(dataDir, 'demo-secrets.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      await demo.stop();
+    }
+    const firstKeys = await keysAfterRestart(dataDir);
+    const secondKeys = await keysAfterRestart(dataDir);
+    expect(secondKeys).toEqual(firstKeys);
+  });
+
+  async function keysAfterRestart(dir: string): Promise<unknown> {
+    const demo = await startDemo({ DATA_DIR: dir });
+    try {
+      return await (await fetch(`${demo.url}/.well-known/jwks.json`)).json();
+    } finally {
+      await demo.stop();
+    }
+  }
+
+  it.each(DATABASES.flatMap((db) => [[db, 'fastify'], [db, 'express']]))(
+    'honours the environment on %s with %s',
+    async (database, adapter) => {
+      const demo = await startDemo({
+        DATA_DIR: dataDir,
+        HTTP_ADAPTER: adapter,
+        PUBLIC_URL: 'https://auth.example.test/',
+        DEVICE_AUTH_CLIENTS: JSON.stringify([{ clientId: 'kiosk', name: 'Kiosk', scopes: ['print'] }]),
+        DEMO_USERS: 'carol:pw1,dave:pw2',
+        DEVICE_CODE_TTL: '120',
+        DEVICE_POLL_INTERVAL: '3',
+        ...(database === 'mariadb' ? { DATABASE_URL: process.env.TEST_DATABASE_URL! } : {}),
+      });
+      try {
+        expect(demo.output()).toContain('Sign in with: carol / pw1, dave / pw2');
+        expect(demo.output()).toContain(`demo on ${adapter}`);
+        const res = await fetch(`${demo.url}/oauth/device_authorization`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'client_id=kiosk',
+        });
+        expect(res.status).toBe(200);
+        const body = await res.json();
+        expect(body).toEqual({
+          device_code: expect.any(String),
+          user_code: expect.stringMatching(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/),
+          verification_uri: 'https://auth.example.test/device',
+          verification_uri_complete: `https://auth.example.test/device?user_code=${body.user_code}`,
+          expires_in: 120,
+          interval: 3,
+        });
+        const login = await fetch(`${demo.url}/login`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'username=carol&password=pw1&next=%2Fdevice',
+        });
+        expect(login.status).toBe(303);
+        // PUBLIC_URL is https, so the session cookie is Secure.
+        expect(login.headers.get('set-cookie')).toMatch(/^nda_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=28800; Secure$/);
+      } finally {
+        await demo.stop();
+      }
+    },
+  );
+
+  it('refuses a bad variable at start with a message that names it', async () => {
+    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, DATA_DIR: dataDir, HTTP_ADAPTER: 'koa' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('HTTP_ADAPTER: must be "fastify" or "express".');
+  });
+});
