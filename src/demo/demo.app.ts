@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,10 +11,10 @@ import { loadOrCreateSecrets } from './demo-secrets';
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Builds the demo application on the configured adapter; `main.ts` and the tests share it. */
-export async function createDemoApp(config: DemoConfig, overrides: DemoOverrides = {}, logger: false | undefined = undefined): Promise<INestApplication> {
+export async function createDemoApp(config: DemoConfig, overrides: DemoOverrides = {}, logger?: LoggerService | false): Promise<INestApplication> {
   const secrets = loadOrCreateSecrets(config.dataDir);
   const module = AppModule.forRoot(config, secrets, overrides);
-  const options = { bodyParser: false, ...(logger === false ? { logger: false as const } : {}) };
+  const options = { bodyParser: false, ...(logger === undefined ? {} : { logger }) };
   if (config.httpAdapter === 'express') {
     const app = await NestFactory.create<NestExpressApplication>(module, new ExpressAdapter(), options);
     app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });

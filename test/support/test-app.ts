@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, LoggerService } from '@nestjs/common';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,12 @@ export interface TestApp {
  * bootstrap, migrations run), on a chosen database and adapter, with a hand-moved clock.
  * `env` takes the SPEC's environment variables.
  */
-export async function startTestApp(database: DatabaseKind, adapter: AdapterKind, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  database: DatabaseKind,
+  adapter: AdapterKind,
+  env: Record<string, string> = {},
+  logger: LoggerService | false = false,
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'nda-test-'));
   const config = readDemoConfig({
     DATA_DIR: dataDir,
@@ -54,7 +59,7 @@ export async function startTestApp(database: DatabaseKind, adapter: AdapterKind,
     ...env,
   });
   const clock = new TestClock();
-  const app = await createDemoApp(config, { clock }, false);
+  const app = await createDemoApp(config, { clock }, logger);
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const dataSource = app.get(DataSource);
