@@ -64,7 +64,7 @@ describe('the demo server (npm start)', () => {
     try {
       expect(demo.output()).toContain('Sign in with: demo / demo');
       expect(demo.output()).toContain('/device');
-      const metadata = await (await fetch(`${demo.url}/.well-known/oauth-authorization-server`)).json();
+      const metadata = (await (await fetch(`${demo.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
       expect(metadata.issuer).toMatch(/^http:\/\/localhost:\d+$/);
       expect(existsSync(join(dataDir, 'device-auth.sqlite'))).toBe(true);
       expect(statSync(join(dataDir, 'demo-secrets.json')).mode & 0o777).toBe(0o600);
@@ -107,7 +107,7 @@ describe('the demo server (npm start)', () => {
           body: 'client_id=kiosk',
         });
         expect(res.status).toBe(200);
-        const body = await res.json();
+        const body = (await res.json()) as { user_code: string };
         expect(body).toEqual({
           device_code: expect.any(String),
           user_code: expect.stringMatching(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/),
