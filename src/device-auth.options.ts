@@ -79,8 +79,7 @@ export const VERIFICATION_PATH = '/device';
 
 export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfig {
   const issuer = validIssuer(options.issuer);
-  const userCodeFormat = typeof options.userCode === 'object' ? options.userCode : USER_CODE_PRESETS[options.userCode ?? 'base20'];
-  if (!userCodeFormat) throw new DeviceAuthOptionsError(`userCode must be one of ${Object.keys(USER_CODE_PRESETS).join(', ')}.`);
+  const userCodeFormat = userCodeFormatFrom(options.userCode);
   if (typeof options.resolveUser !== 'function' || typeof options.signInUrl !== 'function') {
     throw new DeviceAuthOptionsError('resolveUser and signInUrl must be functions.');
   }
@@ -91,15 +90,20 @@ export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfi
     throw new DeviceAuthOptionsError('give signingKeys (PEM or JWK private keys) or a tokenIssuer.');
   }
   validateClients(options.clients);
+  const pollIntervalSeconds = positiveInt('pollIntervalSeconds', options.pollIntervalSeconds, 5);
+  const maxPollIntervalSeconds = positiveInt('maxPollIntervalSeconds', options.maxPollIntervalSeconds, 60);
+  if (maxPollIntervalSeconds < pollIntervalSeconds) {
+    throw new DeviceAuthOptionsError(`maxPollIntervalSeconds (${maxPollIntervalSeconds}) must be at least pollIntervalSeconds (${pollIntervalSeconds}).`);
+  }
   return {
     issuer,
     verificationUri: `${issuer}${VERIFICATION_PATH}`,
     clients: options.clients,
     userCodeFormat,
     deviceCodeTtlSeconds: positiveInt('deviceCodeTtlSeconds', options.deviceCodeTtlSeconds, 900),
-    pollIntervalSeconds: positiveInt('pollIntervalSeconds', options.pollIntervalSeconds, 5),
+    pollIntervalSeconds,
     slowDownIncrementSeconds: positiveInt('slowDownIncrementSeconds', options.slowDownIncrementSeconds, 5),
-    maxPollIntervalSeconds: positiveInt('maxPollIntervalSeconds', options.maxPollIntervalSeconds, 60),
+    maxPollIntervalSeconds,
     deviceAuthorizationRateLimit: nonNegativeInt('deviceAuthorizationRateLimit', options.deviceAuthorizationRateLimit, 30),
     verificationFailureLimit: positiveInt('verificationFailureLimit', options.verificationFailureLimit, 5),
     verificationFailureWindowSeconds: 15 * 60,
@@ -110,6 +114,22 @@ export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfi
     csrfSecret: options.csrfSecret,
     clock: options.clock ?? { now: () => Date.now() },
   };
+}
+
+function userCodeFormatFrom(userCode: DeviceAuthModuleOptions['userCode']): UserCodeFormat {
+  if (typeof userCode === 'object' && userCode !== null) {
+    const { charset, length } = userCode;
+    if (typeof charset !== 'string' || new Set(charset).size < 10 || new Set(charset).size !== charset.length || !/^[A-Z0-9]+$/.test(charset)) {
+      throw new DeviceAuthOptionsError('userCode.charset must be at least 10 distinct characters from A-Z and 0-9.');
+    }
+    if (!Number.isInteger(length) || length < 6 || length > 16) throw new DeviceAuthOptionsError('userCode.length must be a whole number from 6 to 16.');
+    return { charset, length };
+  }
+  const name = userCode ?? 'base20';
+  if (!Object.hasOwn(USER_CODE_PRESETS, name)) {
+    throw new DeviceAuthOptionsError(`userCode must be one of ${Object.keys(USER_CODE_PRESETS).join(', ')}, or { charset, length }.`);
+  }
+  return USER_CODE_PRESETS[name];
 }
 
 function validIssuer(issuer: unknown): string {
@@ -142,6 +162,9 @@ function validateClients(clients: unknown): void {
     if (extra.length) throw new DeviceAuthOptionsError(`client "${client.clientId}" has default scopes it is not allowed: ${extra.join(', ')}.`);
     if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret.length < 16)) {
       throw new DeviceAuthOptionsError(`client "${client.clientId}" has a secret shorter than 16 characters.`);
+    }
+    if (client.secretSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(client.secretSha256)) {
+      throw new DeviceAuthOptionsError(`client "${client.clientId}" has a secretSha256 that is not 64 hex characters.`);
     }
   }
 }

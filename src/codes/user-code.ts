@@ -31,7 +31,11 @@ export function generateUserCode(format: UserCodeFormat): string {
  */
 export function normalizeUserCode(input: string, format: UserCodeFormat): string {
   let out = '';
-  for (const ch of input.toUpperCase()) if (format.charset.includes(ch)) out += ch;
+  for (const ch of input) {
+    // Upper-case only ASCII: some letters (ß, ﬀ, ſ) upper-case into ASCII and would sneak in.
+    const upper = ch.charCodeAt(0) < 128 ? ch.toUpperCase() : ch;
+    if (format.charset.includes(upper)) out += upper;
+  }
   return out;
 }
 

@@ -29,7 +29,7 @@ const DEFAULT_CLIENTS: DeviceClientConfig[] = [{ clientId: 'demo-cli', name: 'De
 
 export function readDemoConfig(env: NodeJS.ProcessEnv): DemoConfig {
   const port = integer(env, 'PORT', 3000, 0, 65535);
-  const publicUrl = (value(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const publicUrl = publicUrlFrom(env, port);
   const httpAdapter = value(env, 'HTTP_ADAPTER') ?? 'fastify';
   if (httpAdapter !== 'fastify' && httpAdapter !== 'express') throw new DemoConfigError('HTTP_ADAPTER', 'must be "fastify" or "express".');
   return {
@@ -69,6 +69,20 @@ function optionalInteger(env: NodeJS.ProcessEnv, name: string, min: number, max 
   return n;
 }
 
+function publicUrlFrom(env: NodeJS.ProcessEnv, port: number): string {
+  const url = (value(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.search || parsed.hash) {
+    throw new DemoConfigError('PUBLIC_URL', `must be the http(s) base URL people and devices reach the server at, e.g. https://auth.example.com (got "${url}").`);
+  }
+  return url;
+}
+
 function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   const url = value(env, 'DATABASE_URL');
   if (url === undefined) return undefined;
@@ -80,6 +94,11 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   }
   if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new DemoConfigError('DATABASE_URL', 'must start with mysql:// (MySQL or MariaDB).');
   if (parsed.pathname.length < 2) throw new DemoConfigError('DATABASE_URL', 'must name the database, e.g. mysql://user:pass@host:3306/db.');
+  try {
+    [parsed.username, parsed.password, parsed.pathname].forEach((part) => decodeURIComponent(part));
+  } catch {
+    throw new DemoConfigError('DATABASE_URL', 'has a broken %-escape; write a literal % in the password as %25.');
+  }
   return url;
 }
 
@@ -92,7 +111,19 @@ function clients(env: NodeJS.ProcessEnv): DeviceClientConfig[] {
   } catch {
     throw new DemoConfigError('DEVICE_AUTH_CLIENTS', 'is not valid JSON; give an array like [{"clientId":"cli","name":"My CLI","scopes":["read"]}].');
   }
-  if (!Array.isArray(parsed)) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', 'must be a JSON array of clients.');
+  const shape = 'must be a non-empty JSON array of clients, each {"clientId": string, "name": string, "scopes": [string], "secret"?: string}.';
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', shape);
+  for (const client of parsed as Partial<Record<keyof DeviceClientConfig, unknown>>[]) {
+    const valid =
+      typeof client === 'object' &&
+      client !== null &&
+      typeof client.clientId === 'string' &&
+      typeof client.name === 'string' &&
+      Array.isArray(client.scopes) &&
+      client.scopes.every((scope) => typeof scope === 'string') &&
+      (client.secret === undefined || typeof client.secret === 'string');
+    if (!valid) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', shape);
+  }
   return parsed as DeviceClientConfig[];
 }
 
@@ -103,6 +134,7 @@ function users(env: NodeJS.ProcessEnv): Map<string, string> {
     const colon = entry.indexOf(':');
     const name = entry.slice(0, colon).trim();
     if (colon < 1 || name === '' || entry.slice(colon + 1) === '') throw new DemoConfigError('DEMO_USERS', 'must look like name:password,name2:password2.');
+    if (map.has(name)) throw new DemoConfigError('DEMO_USERS', `lists "${name}" twice.`);
     map.set(name, entry.slice(colon + 1));
   }
   return map;

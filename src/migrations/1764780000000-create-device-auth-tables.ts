@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlFamily } from '../store/db-errors';
 
 /**
  * `device_codes` and the shared rate-limit counters. Raw SQL per dialect so that the schema
@@ -8,7 +9,7 @@ export class CreateDeviceAuthTables1764780000000 implements MigrationInterface {
   name = 'CreateDeviceAuthTables1764780000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const statements = isMysql(queryRunner) ? MYSQL_UP : SQLITE_UP;
+    const statements = isMysqlFamily(queryRunner.connection.options.type) ? MYSQL_UP : SQLITE_UP;
     for (const sql of statements) await queryRunner.query(sql);
   }
 
@@ -16,11 +17,6 @@ export class CreateDeviceAuthTables1764780000000 implements MigrationInterface {
     await queryRunner.query('DROP TABLE device_auth_rate_limits');
     await queryRunner.query('DROP TABLE device_codes');
   }
-}
-
-function isMysql(queryRunner: QueryRunner): boolean {
-  const type = queryRunner.connection.options.type;
-  return type === 'mysql' || type === 'mariadb';
 }
 
 const MYSQL_UP = [
