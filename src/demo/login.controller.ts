@@ -77,7 +77,12 @@ function safeParams(source: unknown): Partial<Record<keyof typeof LOGIN_PARAMS, 
   }
 }
 
-/** Only same-site paths: `next` must never send someone to another site after signing in. */
+/**
+ * Only same-site paths: `next` must never send someone to another site after signing in. It also
+ * becomes the Location header, so only printable ASCII (a URL's own characters) is kept: a control
+ * character or one beyond Latin-1 there makes Node throw while Fastify writes the header, which
+ * left the request hanging and the error uncaught.
+ */
 function localPath(next: string | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/device';
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') && /^[\x21-\x7e]+$/.test(next) ? next : '/device';
 }
