@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { StaticClientRegistry } from './clients/static-client.registry';
 import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG, TOKEN_ISSUER, USER_RESOLVER } from './device-auth.constants';
@@ -8,6 +9,7 @@ import { DeviceController } from './device/device.controller';
 import { DevicePagesRenderer } from './device/device-pages.renderer';
 import { VerificationService } from './device/verification.service';
 import { DeviceCode } from './entities/device-code.entity';
+import { PreRoutingErrorsFilter } from './http/pre-routing-errors.filter';
 import { RateLimitCounter } from './entities/rate-limit.entity';
 import { RateLimiter } from './limits/rate-limiter.service';
 import { MetadataController } from './metadata/metadata.controller';
@@ -62,6 +64,8 @@ import { UserResolver } from './users/user-resolver.interface';
     DevicePagesRenderer,
     PurgeScheduler,
     DeviceAuthGuard,
+    // Global, but it only answers for the module's own routes; see the class.
+    { provide: APP_FILTER, useClass: PreRoutingErrorsFilter },
   ],
   exports: [DeviceCodeStore, TOKEN_ISSUER, DeviceAuthGuard, DEVICE_AUTH_CONFIG],
 })

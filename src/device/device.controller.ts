@@ -5,7 +5,7 @@ import { ClientRegistry } from '../clients/client.interface';
 import { resolveScopes } from '../clients/scopes';
 import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
-import { headerValue, readParams } from '../http/request-params';
+import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
 import { RateLimiter } from '../limits/rate-limiter.service';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import { TemporarilyUnavailableError } from '../oauth/oauth.errors';
@@ -40,6 +40,7 @@ export class DeviceController {
   @Header('Pragma', 'no-cache')
   @UseFilters(OAuthExceptionFilter)
   async deviceAuthorization(@Req() request: DeviceAuthRequest, @Body() body: unknown): Promise<DeviceAuthorizationResponse> {
+    assertParamsMediaType(request.headers);
     const params = readParams(body, DEVICE_AUTHORIZATION_PARAMS);
     const client = await authenticateClient(this.clients, headerValue(request.headers, 'authorization'), params);
     const scope = resolveScopes(client, params.scope);

@@ -55,9 +55,7 @@ export class VerificationService {
 
   /** The pending code and its client, for the confirmation page; a PageError says why not. */
   async lookUp(user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ code: DeviceCode; client: DeviceClient }> {
-    await this.assertNotLocked(user, ip);
-    const code = await this.store.findByUserCode(userCodeInput);
-    if (!code) return this.failure(user, ip);
+    const code = await this.guarded(user, ip, () => this.store.findByUserCode(userCodeInput));
     this.assertUndecided(code);
     const client = await this.clients.findClient(code.clientId);
     if (!client) throw new PageError(410, 'This device is no longer allowed', 'The application that asked for this code has been removed.');
@@ -66,13 +64,14 @@ export class VerificationService {
 
   /** Records approve or deny; exactly one decision can ever win for a code. */
   async decide(decision: Decision, user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ clientName: string }> {
-    await this.assertNotLocked(user, ip);
-    const won =
-      decision === 'approve'
-        ? await this.store.authorizeDeviceCode(userCodeInput, user.id)
-        : await this.store.denyDeviceCode(userCodeInput, user.id);
-    const code = await this.store.findByUserCode(userCodeInput);
-    if (!code) return this.failure(user, ip);
+    let won = false;
+    const code = await this.guarded(user, ip, async () => {
+      won =
+        decision === 'approve'
+          ? await this.store.authorizeDeviceCode(userCodeInput, user.id)
+          : await this.store.denyDeviceCode(userCodeInput, user.id);
+      return this.store.findByUserCode(userCodeInput);
+    });
     if (!won) this.assertUndecided(code);
     if (!won || code.userId !== user.id) {
       throw new PageError(409, 'This code was already used', 'Someone decided on this code a moment ago. Start again on your device.');
@@ -92,16 +91,20 @@ export class VerificationService {
     }
   }
 
-  private async assertNotLocked(user: DeviceAuthUser, ip: string): Promise<void> {
-    const verdict = await this.limiter.check(this.failureLimit, this.subjects(user, ip));
+  /**
+   * Every code entry first reserves an attempt against the user and the IP (one atomic
+   * increment each), so a burst of parallel guesses cannot slip past the limit between a check
+   * and a count. An entry that finds a real code gets its attempt back; a wrong one keeps it.
+   * During a lockout even a correct code is refused, and success never resets the count.
+   */
+  private async guarded(user: DeviceAuthUser, ip: string, find: () => Promise<DeviceCode | null>): Promise<DeviceCode> {
+    const subjects = this.subjects(user, ip);
+    const verdict = await this.limiter.hit(this.failureLimit, subjects);
     if (!verdict.allowed) throw this.lockedOut(user, verdict.retryAfterSeconds);
-  }
-
-  /** A wrong code: counted against the user and the IP, then refused. */
-  private async failure(user: DeviceAuthUser, ip: string): Promise<never> {
-    const verdict = await this.limiter.hit(this.failureLimit, this.subjects(user, ip));
-    if (!verdict.allowed) throw this.lockedOut(user, verdict.retryAfterSeconds);
-    throw new PageError(404, 'That code is not right', 'Check the code on your device and enter it again.');
+    const code = await find();
+    if (!code) throw new PageError(404, 'That code is not right', 'Check the code on your device and enter it again.');
+    await this.limiter.refund(this.failureLimit, subjects);
+    return code;
   }
 
   private lockedOut(user: DeviceAuthUser, retryAfterSeconds: number): PageError {

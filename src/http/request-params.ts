@@ -10,8 +10,9 @@ export type ParamLimits<K extends string> = Readonly<Record<K, number>>;
  * oversized value is `invalid_request`, and unknown parameters are ignored.
  */
 export function readParams<K extends string>(body: unknown, limits: ParamLimits<K>): Partial<Record<K, string>> {
-  if (body === undefined || body === null || body === '') return {};
-  if (typeof body !== 'object' || Array.isArray(body)) {
+  if (body === undefined || body === '') return {};
+  // `null` is what a JSON body of `null` parses to (no request body is `undefined`): not parameters.
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new InvalidRequestError('The request body must be form-encoded parameters or a JSON object.');
   }
   const out: Partial<Record<K, string>> = {};
@@ -34,4 +35,21 @@ export function headerValue(headers: Record<string, string | string[] | undefine
   const value = headers[name];
   if (Array.isArray(value)) throw new InvalidRequestError(`The ${name} header is repeated.`);
   return value === '' ? undefined : value;
+}
+
+/** The only media types the JSON endpoints read parameters from. */
+const PARAM_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/x-www-form-urlencoded', 'application/json']);
+
+/**
+ * Refuses a body declared as anything but form-encoded or JSON (415). Without this, the
+ * adapters disagree: Fastify parses `text/plain` into a string while Express drops the body
+ * unread, so the same request got a different, misleading error on each.
+ */
+export function assertParamsMediaType(headers: Record<string, string | string[] | undefined>): void {
+  const contentType = headerValue(headers, 'content-type');
+  if (contentType === undefined) return;
+  const mediaType = contentType.split(';')[0].trim().toLowerCase();
+  if (!PARAM_MEDIA_TYPES.has(mediaType)) {
+    throw new InvalidRequestError('Send the parameters form-encoded (application/x-www-form-urlencoded) or as JSON.', 415);
+  }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, MoreThan, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { sha256Hex } from '../codes/device-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
@@ -35,31 +35,49 @@ export class RateLimiter {
     this.mysql = isMysqlFamily(counters.manager.connection.options.type);
   }
 
-  /** Would any of these subjects be refused now? Counts nothing. */
-  async check(limit: RateLimit, subjects: string[]): Promise<RateLimitVerdict> {
-    const now = this.config.clock.now();
-    const window = this.window(limit, now);
-    const rows = await this.counters.findBy({ bucketKey: In(subjects.map((s) => this.key(limit, s, window.start))), windowEndsAt: MoreThan(now) });
-    const full = rows.some((row) => row.hits >= limit.limit);
-    return full ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.end - now) / 1000)) } : { allowed: true, retryAfterSeconds: 0 };
-  }
-
   /** Counts one hit for each subject; refused when any of them is now over the limit. */
   async hit(limit: RateLimit, subjects: string[]): Promise<RateLimitVerdict> {
     const now = this.config.clock.now();
     const window = this.window(limit, now);
-    const keys = subjects.map((s) => this.key(limit, s, window.start));
-    for (const key of keys) await this.increment(key, window.end);
-    const rows = await this.counters.findBy({ bucketKey: In(keys) });
-    const over = rows.some((row) => row.hits > limit.limit);
+    let over = false;
+    for (const subject of subjects) {
+      // Each hit is judged by the count its own increment produced, so parallel hits are
+      // ordered by the database: exactly `limit` of them are allowed, never more or fewer.
+      if ((await this.increment(this.key(limit, subject, window.start), window.end)) > limit.limit) over = true;
+    }
     return over ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.end - now) / 1000)) } : { allowed: true, retryAfterSeconds: 0 };
   }
 
-  private async increment(key: string, windowEndsAt: number): Promise<void> {
-    const sql = this.mysql
-      ? 'INSERT INTO device_auth_rate_limits (bucket_key, hits, window_ends_at) VALUES (?, 1, ?) ON DUPLICATE KEY UPDATE hits = hits + 1'
-      : 'INSERT INTO device_auth_rate_limits (bucket_key, hits, window_ends_at) VALUES (?, 1, ?) ON CONFLICT (bucket_key) DO UPDATE SET hits = hits + 1';
-    await this.counters.query(sql, [key, windowEndsAt]);
+  /** Gives back one hit for each subject: an attempt reserved with `hit` that turned out fine. */
+  async refund(limit: RateLimit, subjects: string[]): Promise<void> {
+    const window = this.window(limit, this.config.clock.now());
+    const keys = subjects.map((s) => this.key(limit, s, window.start));
+    await this.counters
+      .createQueryBuilder()
+      .update(RateLimitCounter)
+      .set({ hits: () => 'hits - 1' })
+      .where('bucket_key IN (:...keys) AND hits > 0', { keys })
+      .updateEntity(false)
+      .execute();
+  }
+
+  /** One atomic UPSERT; returns the count after it. */
+  private async increment(key: string, windowEndsAt: number): Promise<number> {
+    if (this.mysql) {
+      // LAST_INSERT_ID(expr) hands the new count back in the statement's own OK packet.
+      const result: { insertId: number } = await this.counters.query(
+        'INSERT INTO device_auth_rate_limits (bucket_key, hits, window_ends_at) VALUES (?, LAST_INSERT_ID(1), ?) ' +
+          'ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(hits + 1)',
+        [key, windowEndsAt],
+      );
+      return Number(result.insertId);
+    }
+    const rows: { hits: number }[] = await this.counters.query(
+      'INSERT INTO device_auth_rate_limits (bucket_key, hits, window_ends_at) VALUES (?, 1, ?) ' +
+        'ON CONFLICT (bucket_key) DO UPDATE SET hits = hits + 1 RETURNING hits',
+      [key, windowEndsAt],
+    );
+    return rows[0].hits;
   }
 
   private window(limit: RateLimit, now: number): { start: number; end: number } {

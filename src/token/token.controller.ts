@@ -2,7 +2,7 @@ import { Body, Controller, Header, HttpCode, Inject, Logger, Post, Req, UseFilte
 import { authenticateClient } from '../clients/client-authenticator';
 import { ClientRegistry } from '../clients/client.interface';
 import { CLIENT_REGISTRY, TOKEN_ISSUER } from '../device-auth.constants';
-import { headerValue, readParams } from '../http/request-params';
+import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import {
   AccessDeniedError,
@@ -38,6 +38,7 @@ export class TokenController {
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
   async token(@Req() request: DeviceAuthRequest, @Body() body: unknown): Promise<IssuedTokens> {
+    assertParamsMediaType(request.headers);
     const params = readParams(body, TOKEN_PARAMS);
     if (params.grant_type === undefined) throw new InvalidRequestError('The grant_type parameter is required.');
     if (params.grant_type !== DEVICE_CODE_GRANT_TYPE) {

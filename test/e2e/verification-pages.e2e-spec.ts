@@ -452,6 +452,14 @@ describe.each(MATRIX)('verification pages on %s with %s', (database, adapter) =>
       expect(await status(flow.user_code)).toBe('pending');
     });
 
+    it('a burst of parallel wrong codes cannot slip past the limit', async () => {
+      const cookie = await signIn(t, 'alice');
+      const csrf = await entryCsrf(cookie);
+      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => submitCode(cookie, csrf, wrongCode(i))));
+      const statuses = responses.map((res) => res.status).sort();
+      expect(statuses).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
+    });
+
     it('counts failures per user and per IP', async () => {
       const flow = await startFlow(t);
       const alice = await signIn(t, 'alice');
