@@ -11,13 +11,17 @@ import { VerificationService } from './device/verification.service';
 import { DeviceCode } from './entities/device-code.entity';
 import { PreRoutingErrorsFilter } from './http/pre-routing-errors.filter';
 import { RateLimitCounter } from './entities/rate-limit.entity';
+import { RefreshToken } from './entities/refresh-token.entity';
 import { RateLimiter } from './limits/rate-limiter.service';
 import { MetadataController } from './metadata/metadata.controller';
 import { DeviceCodeStore } from './store/device-code.store';
 import { PurgeScheduler } from './store/purge.scheduler';
+import { RefreshTokenStore } from './store/refresh-token.store';
 import { DeviceAuthGuard } from './token/device-auth.guard';
 import { JwtTokenIssuer } from './token/jwt-token.issuer';
+import { RevocationController } from './token/revocation.controller';
 import { TokenController } from './token/token.controller';
+import { TokenService } from './token/token.service';
 import { TokenIssuer } from './token/token-issuer.interface';
 import { UserResolver } from './users/user-resolver.interface';
 
@@ -27,8 +31,8 @@ import { UserResolver } from './users/user-resolver.interface';
  * verification pages and the `DeviceCodeStore`.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([DeviceCode, RateLimitCounter])],
-  controllers: [DeviceController, TokenController, MetadataController],
+  imports: [TypeOrmModule.forFeature([DeviceCode, RateLimitCounter, RefreshToken])],
+  controllers: [DeviceController, TokenController, RevocationController, MetadataController],
   providers: [
     {
       provide: DEVICE_AUTH_CONFIG,
@@ -59,6 +63,8 @@ import { UserResolver } from './users/user-resolver.interface';
         }),
     },
     DeviceCodeStore,
+    RefreshTokenStore,
+    TokenService,
     RateLimiter,
     VerificationService,
     DevicePagesRenderer,

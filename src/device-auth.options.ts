@@ -27,6 +27,13 @@ export interface DeviceAuthModuleOptions {
   /** `aud` of issued access tokens; defaults to the issuer. */
   audience?: string;
   accessTokenTtlSeconds?: number;
+  /** How long a refresh token lives; each rotation starts a new one. Default 30 days. */
+  refreshTokenTtlSeconds?: number;
+  /**
+   * Asked whenever tokens are issued (device code redeemed, refresh): false refuses a user who
+   * was disabled after approving, with `invalid_grant`. Default: every user is valid.
+   */
+  validateUser?: (userId: string) => boolean | Promise<boolean>;
   userCode?: UserCodePreset | UserCodeFormat;
   deviceCodeTtlSeconds?: number;
   pollIntervalSeconds?: number;
@@ -60,6 +67,8 @@ export interface DeviceAuthConfig {
   scopeDescriptions: Record<string, string>;
   purgeIntervalSeconds: number;
   accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  validateUser: (userId: string) => boolean | Promise<boolean>;
   audience: string;
   csrfSecret: string;
   clock: Clock;
@@ -110,6 +119,8 @@ export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfi
     scopeDescriptions: options.scopeDescriptions ?? {},
     purgeIntervalSeconds: nonNegativeInt('purgeIntervalSeconds', options.purgeIntervalSeconds, 300),
     accessTokenTtlSeconds: positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 3600),
+    refreshTokenTtlSeconds: positiveInt('refreshTokenTtlSeconds', options.refreshTokenTtlSeconds, 30 * 24 * 3600),
+    validateUser: validateUserHook(options.validateUser),
     audience: options.audience ?? issuer,
     csrfSecret: options.csrfSecret,
     clock: options.clock ?? { now: () => Date.now() },
@@ -130,6 +141,12 @@ function userCodeFormatFrom(userCode: DeviceAuthModuleOptions['userCode']): User
     throw new DeviceAuthOptionsError(`userCode must be one of ${Object.keys(USER_CODE_PRESETS).join(', ')}, or { charset, length }.`);
   }
   return USER_CODE_PRESETS[name];
+}
+
+function validateUserHook(hook: DeviceAuthModuleOptions['validateUser']): DeviceAuthConfig['validateUser'] {
+  if (hook === undefined) return () => true;
+  if (typeof hook !== 'function') throw new DeviceAuthOptionsError('validateUser must be a function (userId) => boolean | Promise<boolean>.');
+  return hook;
 }
 
 function validIssuer(issuer: unknown): string {
@@ -162,6 +179,9 @@ function validateClients(clients: unknown): void {
     if (extra.length) throw new DeviceAuthOptionsError(`client "${client.clientId}" has default scopes it is not allowed: ${extra.join(', ')}.`);
     if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret.length < 16)) {
       throw new DeviceAuthOptionsError(`client "${client.clientId}" has a secret shorter than 16 characters.`);
+    }
+    if (client.refreshTokens !== undefined && typeof client.refreshTokens !== 'boolean') {
+      throw new DeviceAuthOptionsError(`client "${client.clientId}" has refreshTokens that is not true or false.`);
     }
     if (client.secretSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(client.secretSha256)) {
       throw new DeviceAuthOptionsError(`client "${client.clientId}" has a secretSha256 that is not 64 hex characters.`);

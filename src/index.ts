@@ -8,6 +8,10 @@ export type { DeviceAuthorizationResponse, DeviceRequestContext, PollResult } fr
 export { DeviceCode, IllegalDeviceCodeTransitionError } from './entities/device-code.entity';
 export type { DeviceCodeAction, DeviceCodeStatus } from './entities/device-code.entity';
 export { RateLimitCounter } from './entities/rate-limit.entity';
+export { RefreshToken } from './entities/refresh-token.entity';
+export type { RefreshTokenStatus } from './entities/refresh-token.entity';
+export { RefreshTokenStore } from './store/refresh-token.store';
+export { CreateRefreshTokens1764790000000 } from './migrations/1764790000000-create-refresh-tokens';
 export { CreateDeviceAuthTables1764780000000 } from './migrations/1764780000000-create-device-auth-tables';
 export { USER_CODE_PRESETS, formatUserCode, generateUserCode, normalizeUserCode } from './codes/user-code';
 export type { UserCodeFormat, UserCodePreset } from './codes/user-code';
@@ -23,7 +27,9 @@ export * from './oauth/oauth.errors';
 import { DeviceCode } from './entities/device-code.entity';
 import { RateLimitCounter } from './entities/rate-limit.entity';
 import { CreateDeviceAuthTables1764780000000 } from './migrations/1764780000000-create-device-auth-tables';
+import { RefreshToken } from './entities/refresh-token.entity';
+import { CreateRefreshTokens1764790000000 } from './migrations/1764790000000-create-refresh-tokens';
 
 /** Add these to the host's TypeORM `entities` and `migrations`. */
-export const deviceAuthEntities = [DeviceCode, RateLimitCounter];
-export const deviceAuthMigrations = [CreateDeviceAuthTables1764780000000];
+export const deviceAuthEntities = [DeviceCode, RateLimitCounter, RefreshToken];
+export const deviceAuthMigrations = [CreateDeviceAuthTables1764780000000, CreateRefreshTokens1764790000000];

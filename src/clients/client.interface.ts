@@ -11,6 +11,8 @@ export interface DeviceClientConfig {
   secret?: string;
   /** Or the SHA-256 hex of the secret, for hosts that never want the plain value in config. */
   secretSha256?: string;
+  /** Whether the client gets refresh tokens (rotated on every use). Off by default. */
+  refreshTokens?: boolean;
 }
 
 /** A registered client as the module uses it: the secret is only ever a hash. */
@@ -21,6 +23,7 @@ export interface DeviceClient {
   readonly defaultScopes: readonly string[];
   /** SHA-256 hex of the secret; absent for a public client. */
   readonly secretHash?: string;
+  readonly refreshTokens: boolean;
 }
 
 /** Where the module finds clients. The default is the static list from the options. */

@@ -22,5 +22,6 @@ function toClient(config: DeviceClientConfig): DeviceClient {
     scopes: [...config.scopes],
     defaultScopes: [...(config.defaultScopes ?? config.scopes)],
     secretHash,
+    refreshTokens: config.refreshTokens === true,
   };
 }

@@ -34,6 +34,8 @@ export class AppModule {
           deviceAuthorizationRateLimit: config.deviceAuthorizationRateLimit,
           verificationFailureLimit: config.verificationFailureLimit,
           scopeDescriptions: { read: 'Read your data', write: 'Change your data' },
+          // A user removed from DEMO_USERS (or from the running map) gets no more tokens.
+          validateUser: (userId) => config.users.has(userId),
           clock: overrides.clock,
         }),
       ],

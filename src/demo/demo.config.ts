@@ -25,7 +25,7 @@ export class DemoConfigError extends Error {
   }
 }
 
-const DEFAULT_CLIENTS: DeviceClientConfig[] = [{ clientId: 'demo-cli', name: 'Demo CLI', scopes: ['read', 'write'] }];
+const DEFAULT_CLIENTS: DeviceClientConfig[] = [{ clientId: 'demo-cli', name: 'Demo CLI', scopes: ['read', 'write'], refreshTokens: true }];
 
 export function readDemoConfig(env: NodeJS.ProcessEnv): DemoConfig {
   const port = integer(env, 'PORT', 3000, 0, 65535);
@@ -111,7 +111,8 @@ function clients(env: NodeJS.ProcessEnv): DeviceClientConfig[] {
   } catch {
     throw new DemoConfigError('DEVICE_AUTH_CLIENTS', 'is not valid JSON; give an array like [{"clientId":"cli","name":"My CLI","scopes":["read"]}].');
   }
-  const shape = 'must be a non-empty JSON array of clients, each {"clientId": string, "name": string, "scopes": [string], "secret"?: string}.';
+  const shape =
+    'must be a non-empty JSON array of clients, each {"clientId": string, "name": string, "scopes": [string], "secret"?: string, "refreshTokens"?: boolean}.';
   if (!Array.isArray(parsed) || parsed.length === 0) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', shape);
   for (const client of parsed as Partial<Record<keyof DeviceClientConfig, unknown>>[]) {
     const valid =
@@ -121,7 +122,8 @@ function clients(env: NodeJS.ProcessEnv): DeviceClientConfig[] {
       typeof client.name === 'string' &&
       Array.isArray(client.scopes) &&
       client.scopes.every((scope) => typeof scope === 'string') &&
-      (client.secret === undefined || typeof client.secret === 'string');
+      (client.secret === undefined || typeof client.secret === 'string') &&
+      (client.refreshTokens === undefined || typeof client.refreshTokens === 'boolean');
     if (!valid) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', shape);
   }
   return parsed as DeviceClientConfig[];

@@ -42,7 +42,7 @@ export class RateLimiter {
     let over = false;
     for (const subject of subjects) {
       // Each hit is judged by the count its own increment produced, so parallel hits are
-      // ordered by the database: exactly `limit` of them are allowed, never more or fewer.
+      // ordered by the database and never more than `limit` of them are allowed.
       if ((await this.increment(this.key(limit, subject, window.start), window.end)) > limit.limit) over = true;
     }
     return over ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((window.end - now) / 1000)) } : { allowed: true, retryAfterSeconds: 0 };

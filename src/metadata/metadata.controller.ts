@@ -1,10 +1,11 @@
 import { Controller, Get, Header, Inject, NotFoundException } from '@nestjs/common';
 import { DEVICE_AUTH_CONFIG, TOKEN_ISSUER } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
-import { DEVICE_CODE_GRANT_TYPE } from '../token/token.controller';
+import { DEVICE_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE } from '../token/token.controller';
 import type { TokenIssuer } from '../token/token-issuer.interface';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
+const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'];
 
 /** RFC 8414 authorization server metadata, and the public signing keys. */
 @Controller('.well-known')
@@ -22,8 +23,12 @@ export class MetadataController {
       issuer: this.config.issuer,
       device_authorization_endpoint: `${this.config.issuer}/oauth/device_authorization`,
       token_endpoint: `${this.config.issuer}/oauth/token`,
-      grant_types_supported: [DEVICE_CODE_GRANT_TYPE],
-      token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+      grant_types_supported: [DEVICE_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
+      token_endpoint_auth_methods_supported: AUTH_METHODS,
+      revocation_endpoint: `${this.config.issuer}/oauth/revoke`,
+      revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+      introspection_endpoint: `${this.config.issuer}/oauth/introspect`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       scopes_supported: scopes,
       response_types_supported: [],
       ...(this.issuer.jwks ? { jwks_uri: `${this.config.issuer}${JWKS_PATH}` } : {}),

@@ -49,6 +49,11 @@ export class UnsupportedGrantTypeError extends OAuthError {
   readonly error = 'unsupported_grant_type';
 }
 
+/** RFC 7009 §2.2.1: the server cannot revoke this kind of token. */
+export class UnsupportedTokenTypeError extends OAuthError {
+  readonly error = 'unsupported_token_type';
+}
+
 export class AuthorizationPendingError extends OAuthError {
   readonly error = 'authorization_pending';
 }

@@ -3,6 +3,7 @@ import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { describe } from '../oauth/oauth-exception.filter';
 import { DeviceCodeStore } from './device-code.store';
+import { RefreshTokenStore } from './refresh-token.store';
 
 /** Runs `purgeExpired()` every `purgeIntervalSeconds`; harmless when several instances do it. */
 @Injectable()
@@ -12,13 +13,16 @@ export class PurgeScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly store: DeviceCodeStore,
+    private readonly refreshTokens: RefreshTokenStore,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.config.purgeIntervalSeconds === 0) return;
     this.timer = setInterval(() => {
-      this.store.purgeExpired().catch((error: unknown) => this.logger.warn(`purge failed: ${describe(error)}`));
+      Promise.all([this.store.purgeExpired(), this.refreshTokens.purgeExpired()]).catch((error: unknown) =>
+        this.logger.warn(`purge failed: ${describe(error)}`),
+      );
     }, this.config.purgeIntervalSeconds * 1000);
     this.timer.unref();
   }

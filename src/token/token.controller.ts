@@ -1,7 +1,7 @@
 import { Body, Controller, Header, HttpCode, Inject, Logger, Post, Req, UseFilters } from '@nestjs/common';
 import { authenticateClient } from '../clients/client-authenticator';
-import { ClientRegistry } from '../clients/client.interface';
-import { CLIENT_REGISTRY, TOKEN_ISSUER } from '../device-auth.constants';
+import { ClientRegistry, DeviceClient } from '../clients/client.interface';
+import { CLIENT_REGISTRY } from '../device-auth.constants';
 import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import {
@@ -10,18 +10,23 @@ import {
   ExpiredTokenError,
   InvalidGrantError,
   InvalidRequestError,
+  InvalidScopeError,
   SlowDownError,
   UnsupportedGrantTypeError,
 } from '../oauth/oauth.errors';
 import { DeviceCodeStore } from '../store/device-code.store';
+import { RefreshTokenStore } from '../store/refresh-token.store';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
-import { IssuedTokens, TokenIssuer } from './token-issuer.interface';
+import { IssuedTokens } from './token-issuer.interface';
+import { TokenService } from './token.service';
 
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
 
-const TOKEN_PARAMS = { grant_type: 128, device_code: 128, client_id: 128, client_secret: 512 } as const;
+const TOKEN_PARAMS = { grant_type: 128, device_code: 128, refresh_token: 128, scope: 1024, client_id: 128, client_secret: 512 } as const;
+type TokenParams = Partial<Record<keyof typeof TOKEN_PARAMS, string>>;
 
-/** `POST /oauth/token` for the device code grant (RFC 8628 §3.4, §3.5). */
+/** `POST /oauth/token`: the device code grant (RFC 8628 §3.4, §3.5) and refresh (RFC 6749 §6). */
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
 export class TokenController {
@@ -29,8 +34,9 @@ export class TokenController {
 
   constructor(
     private readonly store: DeviceCodeStore,
+    private readonly refreshTokens: RefreshTokenStore,
+    private readonly tokens: TokenService,
     @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
-    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
   ) {}
 
   @Post('token')
@@ -41,17 +47,22 @@ export class TokenController {
     assertParamsMediaType(request.headers);
     const params = readParams(body, TOKEN_PARAMS);
     if (params.grant_type === undefined) throw new InvalidRequestError('The grant_type parameter is required.');
-    if (params.grant_type !== DEVICE_CODE_GRANT_TYPE) {
-      throw new UnsupportedGrantTypeError(`Only the device code grant (${DEVICE_CODE_GRANT_TYPE}) is supported here.`);
+    if (params.grant_type !== DEVICE_CODE_GRANT_TYPE && params.grant_type !== REFRESH_TOKEN_GRANT_TYPE) {
+      throw new UnsupportedGrantTypeError(`Supported grant types: ${DEVICE_CODE_GRANT_TYPE} and ${REFRESH_TOKEN_GRANT_TYPE}.`);
     }
     const client = await authenticateClient(this.clients, headerValue(request.headers, 'authorization'), params);
-    if (params.device_code === undefined) throw new InvalidRequestError('The device_code parameter is required.');
+    return params.grant_type === DEVICE_CODE_GRANT_TYPE ? this.redeemDeviceCode(client, params) : this.refresh(client, params);
+  }
 
+  private async redeemDeviceCode(client: DeviceClient, params: TokenParams): Promise<IssuedTokens> {
+    if (params.device_code === undefined) throw new InvalidRequestError('The device_code parameter is required.');
     const result = await this.store.pollDeviceCode(params.device_code, client.clientId);
     switch (result.outcome) {
       case 'issue': {
         const { userId, clientId, scope } = result.code;
-        const tokens = await this.issuer.issue({ userId: userId!, clientId, scope });
+        // The code is consumed already: a user refused here can never redeem it later.
+        await this.tokens.assertUserValid(userId!);
+        const tokens = await this.tokens.issue({ userId: userId!, clientId, scope }, client);
         this.logger.log(`device code redeemed: client=${clientId} user=${userId}`);
         return tokens;
       }
@@ -68,5 +79,25 @@ export class TokenController {
           result.reason === 'consumed' ? 'The device code has already been used.' : 'The device code is not valid for this client.',
         );
     }
+  }
+
+  /** Rotation: the presented token is used up and a new one joins its family. */
+  private async refresh(client: DeviceClient, params: TokenParams): Promise<IssuedTokens> {
+    if (params.refresh_token === undefined) throw new InvalidRequestError('The refresh_token parameter is required.');
+    const result = await this.refreshTokens.use(params.refresh_token, client.clientId, params.scope);
+    if (result.outcome === 'invalid_scope') throw new InvalidScopeError(`The scope "${result.scope}" was not granted; a refresh can only narrow the scope.`);
+    if (result.outcome === 'invalid_grant') {
+      throw new InvalidGrantError(result.reason === 'expired' ? 'The refresh token has expired.' : 'The refresh token is not valid.');
+    }
+    const { userId, familyId, scope: familyScope } = result.token;
+    try {
+      await this.tokens.assertUserValid(userId);
+    } catch (error) {
+      await this.refreshTokens.revokeFamily(familyId);
+      throw error;
+    }
+    const tokens = await this.tokens.issue({ userId, clientId: client.clientId, scope: result.scope }, client, { familyId, scope: familyScope });
+    this.logger.log(`refresh token rotated: client=${client.clientId} user=${userId}`);
+    return tokens;
   }
 }

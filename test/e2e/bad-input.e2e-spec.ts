@@ -131,13 +131,13 @@ const TOKEN_CASES: Case[] = [
     name: 'an unknown grant_type',
     send: tokenForm((dc) => `grant_type=authorization_code&device_code=${dc}&client_id=demo-cli`),
     status: 400,
-    body: { error: 'unsupported_grant_type', error_description: `Only the device code grant (${GRANT}) is supported here.` },
+    body: { error: 'unsupported_grant_type', error_description: `Supported grant types: ${GRANT} and refresh_token.` },
   },
   {
     name: 'the grant_type in upper case (values are exact)',
     send: tokenForm((dc) => `grant_type=${encodeURIComponent(GRANT.toUpperCase())}&device_code=${dc}&client_id=demo-cli`),
     status: 400,
-    body: { error: 'unsupported_grant_type', error_description: `Only the device code grant (${GRANT}) is supported here.` },
+    body: { error: 'unsupported_grant_type', error_description: `Supported grant types: ${GRANT} and refresh_token.` },
   },
   {
     name: 'an empty client_id (counts as absent)',

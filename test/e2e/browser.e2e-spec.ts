@@ -1,21 +1,12 @@
 /// <reference lib="dom" />
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { poll, startFlow } from '../support/flow';
 import { startTestApp, TestApp } from '../support/test-app';
+import { freePort } from '../support/free-port';
 
 const SCREENSHOTS = join(__dirname, '../../test-output/screenshots');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A person in Debian's Chromium, on a phone-sized screen (people scan a QR code and finish there). */
 describe('the verification pages in a real browser', () => {

@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATABASES } from '../support/test-app';
+import { freePort } from '../support/free-port';
 
 const MAIN = join(__dirname, '../../dist/src/demo/main.js');
 
@@ -12,15 +12,6 @@ interface RunningDemo {
   url: string;
   output: () => string;
   stop: () => Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function startDemo(env: Record<string, string>): Promise<RunningDemo> {

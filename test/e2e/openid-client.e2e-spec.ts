@@ -1,7 +1,7 @@
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { csrfFrom, decideViaPages, signIn } from '../support/flow';
 import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/test-app';
+import { freePort } from '../support/free-port';
 
 /**
  * openid-client v6 (panva), a real OAuth client library, plays the device: it discovers the
@@ -12,18 +12,6 @@ import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/t
  * The TestClock is never moved here: it only decides expiry and slow_down, and every poll that
  * could be throttled is answered with a final state (which is never slowed down).
  */
-
-/** A port nobody is listening on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Waits until the device's first poll has reached the server (it got authorization_pending). */
 async function firstPollSeen(t: TestApp, userCode: string): Promise<void> {
@@ -70,7 +58,7 @@ describe.each(MATRIX)('openid-client as the device on %s with %s', (database, ad
     expect(metadata.issuer).toBe(issuer);
     expect(metadata.device_authorization_endpoint).toBe(`${issuer}/oauth/device_authorization`);
     expect(metadata.token_endpoint).toBe(`${issuer}/oauth/token`);
-    expect(metadata.grant_types_supported).toEqual(['urn:ietf:params:oauth:grant-type:device_code']);
+    expect(metadata.grant_types_supported).toEqual(['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']);
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['none', 'client_secret_basic', 'client_secret_post']));
   });
 

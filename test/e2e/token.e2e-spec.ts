@@ -531,7 +531,7 @@ describe.each(MATRIX)('token endpoint on %s with %s', (database, adapter) => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'unsupported_grant_type',
-        error_description: `Only the device code grant (${DEVICE_CODE_GRANT_TYPE}) is supported here.`,
+        error_description: `Supported grant types: ${DEVICE_CODE_GRANT_TYPE} and refresh_token.`,
       });
     });
   });

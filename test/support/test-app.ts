@@ -23,12 +23,15 @@ export const CONFIDENTIAL_SECRET = 'confidential-secret-0123456789';
 export const TEST_CLIENTS = [
   { clientId: 'demo-cli', name: 'Demo CLI', scopes: ['read', 'write'] },
   { clientId: 'tv-app', name: 'Living Room TV', scopes: ['read'], secret: CONFIDENTIAL_SECRET },
+  { clientId: 'refresh-cli', name: 'Refreshing CLI', scopes: ['read', 'write'], refreshTokens: true },
 ];
 
 export interface TestApp {
   app: INestApplication;
   clock: TestClock;
   dataSource: DataSource;
+  /** DATA_DIR of this app: the SQLite file and demo-secrets.json (the signing key). */
+  dataDir: string;
   /** A supertest agent on the in-process server. */
   http(): ReturnType<typeof request>;
   /** Empties every table the module owns, for test independence. */
@@ -67,10 +70,12 @@ export async function startTestApp(
     app,
     clock,
     dataSource,
+    dataDir,
     http: () => request(app.getHttpServer()),
     clearTables: async () => {
       await dataSource.query('DELETE FROM device_codes');
       await dataSource.query('DELETE FROM device_auth_rate_limits');
+      await dataSource.query('DELETE FROM refresh_tokens');
     },
     close: async () => {
       await app.close();

@@ -61,7 +61,7 @@ async function expectInvalidRequest(authorization: string | undefined, params: C
 describe('StaticClientRegistry', () => {
   it('keeps only a hash of the secret and fills default scopes', async () => {
     const tv = await registry.findClient('tv');
-    expect(tv).toEqual({ clientId: 'tv', name: 'TV', scopes: ['read'], defaultScopes: ['read'], secretHash: sha256Hex(SECRET) });
+    expect(tv).toEqual({ clientId: 'tv', name: 'TV', scopes: ['read'], defaultScopes: ['read'], secretHash: sha256Hex(SECRET), refreshTokens: false });
     expect(JSON.stringify(tv)).not.toContain(SECRET);
   });
 

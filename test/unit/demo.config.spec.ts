@@ -23,7 +23,7 @@ describe('readDemoConfig defaults', () => {
       publicUrl: 'http://localhost:3000',
       dataDir: resolve('./data'),
       databaseUrl: undefined,
-      clients: [{ clientId: 'demo-cli', name: 'Demo CLI', scopes: ['read', 'write'] }],
+      clients: [{ clientId: 'demo-cli', name: 'Demo CLI', scopes: ['read', 'write'], refreshTokens: true }],
       users: new Map([['demo', 'demo']]),
       deviceCodeTtlSeconds: undefined,
       pollIntervalSeconds: undefined,

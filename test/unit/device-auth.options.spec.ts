@@ -35,7 +35,7 @@ describe('resolveConfig defaults', () => {
   it('fills in every default', () => {
     const before = Date.now();
     const config = resolveConfig(options());
-    const { clock, ...rest } = config;
+    const { clock, validateUser, ...rest } = config;
     expect(rest).toEqual({
       issuer: 'https://auth.example.com',
       verificationUri: 'https://auth.example.com/device',
@@ -51,9 +51,12 @@ describe('resolveConfig defaults', () => {
       scopeDescriptions: {},
       purgeIntervalSeconds: 300,
       accessTokenTtlSeconds: 3600,
+      refreshTokenTtlSeconds: 30 * 24 * 3600,
       audience: 'https://auth.example.com',
       csrfSecret: CSRF,
     });
+    // Without a hook every user stays valid.
+    expect(validateUser('anyone')).toBe(true);
     expect(clock.now()).toBeGreaterThanOrEqual(before);
     expect(clock.now()).toBeLessThanOrEqual(Date.now());
   });

@@ -7,6 +7,7 @@ const client: DeviceClient = {
   name: 'CLI',
   scopes: ['read', 'write', 'admin:org', 'https://api.example.com/x'],
   defaultScopes: ['read'],
+  refreshTokens: false,
 };
 
 function scopeError(requested: string): InvalidScopeError {

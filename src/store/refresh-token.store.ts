@@ -1,0 +1,125 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { In, LessThanOrEqual, Repository } from 'typeorm';
+import { sha256Hex } from '../codes/device-code';
+import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
+import type { DeviceAuthConfig } from '../device-auth.options';
+import { RefreshToken } from '../entities/refresh-token.entity';
+import type { TokenGrant } from '../token/token-issuer.interface';
+import { parseScope } from '../clients/scopes';
+
+/** What presenting a refresh token found. */
+export type RefreshResult =
+  | { outcome: 'valid'; token: RefreshToken; scope: string }
+  | { outcome: 'invalid_scope'; scope: string }
+  | { outcome: 'invalid_grant'; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
+
+const PURGE_BATCH = 1000;
+
+/**
+ * Opaque refresh tokens, stored as SHA-256 only. Use rotates: the presented token is marked used
+ * by one conditional UPDATE and a new one joins its family. A used token presented again (a
+ * copy in an attacker's hands, or the victim after the attacker) revokes the whole family.
+ */
+@Injectable()
+export class RefreshTokenStore {
+  private readonly logger = new Logger('DeviceAuth');
+
+  constructor(
+    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
+    @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
+  ) {}
+
+  /** Starts a family (a fresh approval) or continues one (a rotation); returns the plain token. */
+  async issue(grant: TokenGrant, familyId?: string): Promise<string> {
+    const token = await this.insert(grant, familyId ?? randomBytes(16).toString('hex'));
+    // A rotation racing a reuse: if the family was revoked while this token was being added,
+    // the revocation may have missed it, so it is revoked here. Whichever runs last catches it.
+    if (familyId !== undefined && (await this.tokens.existsBy({ familyId, status: 'revoked' }))) await this.revokeFamily(familyId);
+    return token;
+  }
+
+  private async insert(grant: TokenGrant, familyId: string): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    const now = this.config.clock.now();
+    await this.tokens
+      .createQueryBuilder()
+      .insert()
+      .into(RefreshToken)
+      .values({
+        tokenHash: sha256Hex(token),
+        familyId,
+        clientId: grant.clientId,
+        userId: grant.userId,
+        scope: grant.scope,
+        status: 'active',
+        expiresAt: now + this.config.refreshTokenTtlSeconds * 1000,
+        createdAt: now,
+        usedAt: null,
+      })
+      .updateEntity(false)
+      .execute();
+    return token;
+  }
+
+  /** The active token of this client, without using it (introspection, revocation). */
+  async find(token: string, clientId?: string): Promise<RefreshToken | null> {
+    const row = await this.tokens.findOneBy({ tokenHash: sha256Hex(token) });
+    return row && (clientId === undefined || row.clientId === clientId) ? row : null;
+  }
+
+  /**
+   * Marks the token used, exactly once. Whoever presents it after that (or loses the race for
+   * it) finds it reused, and the family is revoked. `requestedScope` may narrow the grant for
+   * the new access token, never widen it; a wider request changes nothing.
+   */
+  async use(token: string, clientId: string, requestedScope?: string): Promise<RefreshResult> {
+    const row = await this.find(token, clientId);
+    if (!row) return { outcome: 'invalid_grant', reason: 'unknown' };
+    const now = this.config.clock.now();
+    if (row.status === 'revoked') return { outcome: 'invalid_grant', reason: 'revoked' };
+    if (row.status === 'active' && row.isExpired(now)) return { outcome: 'invalid_grant', reason: 'expired' };
+    const granted = parseScope(row.scope);
+    const wanted = requestedScope === undefined ? granted : parseScope(requestedScope);
+    const extra = wanted.find((scope) => !granted.includes(scope));
+    if (row.status === 'active' && extra !== undefined) return { outcome: 'invalid_scope', scope: extra };
+    if (row.status === 'active') {
+      const result = await this.tokens
+        .createQueryBuilder()
+        .update(RefreshToken)
+        .set({ status: 'used', usedAt: now })
+        .where("id = :id AND status = 'active'", { id: row.id })
+        .updateEntity(false)
+        .execute();
+      if (result.affected === 1) return { outcome: 'valid', token: row, scope: (wanted.length ? wanted : granted).join(' ') };
+    }
+    await this.revokeFamily(row.familyId);
+    this.logger.warn(`refresh token reused; family revoked: client=${row.clientId} user=${row.userId}`);
+    return { outcome: 'invalid_grant', reason: 'reused' };
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.tokens
+      .createQueryBuilder()
+      .update(RefreshToken)
+      .set({ status: 'revoked' })
+      .where("family_id = :familyId AND status <> 'revoked'", { familyId })
+      .updateEntity(false)
+      .execute();
+  }
+
+  /** Deletes expired tokens in bounded batches; their families can no longer be used anyway. */
+  async purgeExpired(): Promise<number> {
+    const now = this.config.clock.now();
+    let purged = 0;
+    for (;;) {
+      const batch = await this.tokens.find({ select: { id: true }, where: { expiresAt: LessThanOrEqual(now) }, take: PURGE_BATCH });
+      if (batch.length === 0) break;
+      await this.tokens.delete({ id: In(batch.map((row) => row.id)) });
+      purged += batch.length;
+      if (batch.length < PURGE_BATCH) break;
+    }
+    return purged;
+  }
+}
