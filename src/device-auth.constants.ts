@@ -1,5 +1,2 @@
-/** Injection tokens; each names the interface it stands for. */
+/** Injection token of the resolved module configuration (`DeviceAuthConfig`). */
 export const DEVICE_AUTH_CONFIG = Symbol('DEVICE_AUTH_CONFIG');
-export const CLIENT_REGISTRY = Symbol('ClientRegistry');
-export const USER_RESOLVER = Symbol('UserResolver');
-export const TOKEN_ISSUER = Symbol('TokenIssuer');

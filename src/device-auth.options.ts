@@ -1,7 +1,9 @@
-import { DeviceClientConfig } from './clients/client.interface';
+import { clientConfigProblem } from './clients/client-config.validation';
+import { ClientRegistry, DeviceClientConfig } from './clients/client.interface';
+import type { PageRenderer } from './device/page-renderer.interface';
 import { USER_CODE_PRESETS, UserCodeFormat, UserCodePreset } from './codes/user-code';
 import type { SigningKeyInput } from './token/jwt-token.issuer';
-import type { TokenIssuer } from './token/token-issuer.interface';
+import { TokenIssuer } from './token/token-issuer.interface';
 import type { DeviceAuthUser, UserResolver } from './users/user-resolver.interface';
 
 /** Where "now" comes from; tests pass a controllable one. Epoch milliseconds. */
@@ -12,12 +14,21 @@ export interface Clock {
 export interface DeviceAuthModuleOptions {
   /** Public base URL: the token `iss`, and the base of the verification URLs. */
   issuer: string;
-  /** Static client registry. */
-  clients: DeviceClientConfig[];
+  /** The clients, fixed at boot (the static registry). Give this or `clientRegistry`. */
+  clients?: DeviceClientConfig[];
+  /**
+   * Where clients come from instead: `'database'` (the `device_auth_clients` table, managed at
+   * run time through `TypeOrmClientRegistry`) or your own `ClientRegistry`.
+   */
+  clientRegistry?: 'database' | ClientRegistry;
+  /** Who is signed in, and where to send someone who is not: an object, or the two functions below. */
+  userResolver?: UserResolver;
   /** Who is signed in on the verification page; null when nobody is. */
-  resolveUser: UserResolver['resolveUser'];
+  resolveUser?: UserResolver['resolveUser'];
   /** Where to send someone who is not signed in; receives the path to come back to. */
-  signInUrl: UserResolver['signInUrl'];
+  signInUrl?: UserResolver['signInUrl'];
+  /** Replaces the verification pages' templates and wording. */
+  pageRenderer?: PageRenderer;
   /** Secret (at least 32 characters) the CSRF tokens are derived from; shared by all instances. */
   csrfSecret: string;
   /** Keys that sign access tokens, newest first; ignored when `tokenIssuer` is given. */
@@ -89,16 +100,18 @@ export const VERIFICATION_PATH = '/device';
 export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfig {
   const issuer = validIssuer(options.issuer);
   const userCodeFormat = userCodeFormatFrom(options.userCode);
-  if (typeof options.resolveUser !== 'function' || typeof options.signInUrl !== 'function') {
-    throw new DeviceAuthOptionsError('resolveUser and signInUrl must be functions.');
-  }
+  validateUserResolver(options);
   if (typeof options.csrfSecret !== 'string' || options.csrfSecret.length < 32) {
     throw new DeviceAuthOptionsError('csrfSecret must be a string of at least 32 characters.');
   }
   if (!options.tokenIssuer && !options.signingKeys?.length) {
     throw new DeviceAuthOptionsError('give signingKeys (PEM or JWK private keys) or a tokenIssuer.');
   }
-  validateClients(options.clients);
+  if (options.clientRegistry === undefined) validateClients(options.clients);
+  else if (options.clients !== undefined) throw new DeviceAuthOptionsError('give clients or clientRegistry, not both.');
+  else if (options.clientRegistry !== 'database' && typeof options.clientRegistry?.findClient !== 'function') {
+    throw new DeviceAuthOptionsError('clientRegistry must be "database" or an object with findClient(clientId).');
+  }
   const pollIntervalSeconds = positiveInt('pollIntervalSeconds', options.pollIntervalSeconds, 5);
   const maxPollIntervalSeconds = positiveInt('maxPollIntervalSeconds', options.maxPollIntervalSeconds, 60);
   if (maxPollIntervalSeconds < pollIntervalSeconds) {
@@ -107,7 +120,7 @@ export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfi
   return {
     issuer,
     verificationUri: `${issuer}${VERIFICATION_PATH}`,
-    clients: options.clients,
+    clients: options.clients ?? [],
     userCodeFormat,
     deviceCodeTtlSeconds: positiveInt('deviceCodeTtlSeconds', options.deviceCodeTtlSeconds, 900),
     pollIntervalSeconds,
@@ -162,30 +175,30 @@ function validIssuer(issuer: unknown): string {
   return issuer.replace(/\/+$/, '');
 }
 
+function validateUserResolver(options: DeviceAuthModuleOptions): void {
+  const resolver = options.userResolver;
+  if (resolver !== undefined) {
+    if (typeof resolver?.resolveUser !== 'function' || typeof resolver?.signInUrl !== 'function') {
+      throw new DeviceAuthOptionsError('userResolver must have resolveUser(request) and signInUrl(returnTo).');
+    }
+    if (options.resolveUser !== undefined || options.signInUrl !== undefined) {
+      throw new DeviceAuthOptionsError('give userResolver or resolveUser and signInUrl, not both.');
+    }
+    return;
+  }
+  if (typeof options.resolveUser !== 'function' || typeof options.signInUrl !== 'function') {
+    throw new DeviceAuthOptionsError('resolveUser and signInUrl must be functions (or give a userResolver).');
+  }
+}
+
 function validateClients(clients: unknown): void {
   if (!Array.isArray(clients) || clients.length === 0) throw new DeviceAuthOptionsError('clients must list at least one client.');
   const seen = new Set<string>();
   for (const client of clients as DeviceClientConfig[]) {
-    if (!client || typeof client.clientId !== 'string' || client.clientId === '' || client.clientId.length > 128) {
-      throw new DeviceAuthOptionsError('each client needs a clientId of 1 to 128 characters.');
-    }
+    const problem = clientConfigProblem(client);
+    if (problem) throw new DeviceAuthOptionsError(problem);
     if (seen.has(client.clientId)) throw new DeviceAuthOptionsError(`client "${client.clientId}" is listed twice.`);
     seen.add(client.clientId);
-    if (typeof client.name !== 'string' || client.name === '') throw new DeviceAuthOptionsError(`client "${client.clientId}" needs a name.`);
-    if (!Array.isArray(client.scopes) || client.scopes.some((s) => typeof s !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
-      throw new DeviceAuthOptionsError(`client "${client.clientId}" needs scopes: an array of scope tokens.`);
-    }
-    const extra = (client.defaultScopes ?? []).filter((s) => !client.scopes.includes(s));
-    if (extra.length) throw new DeviceAuthOptionsError(`client "${client.clientId}" has default scopes it is not allowed: ${extra.join(', ')}.`);
-    if (client.secret !== undefined && (typeof client.secret !== 'string' || client.secret.length < 16)) {
-      throw new DeviceAuthOptionsError(`client "${client.clientId}" has a secret shorter than 16 characters.`);
-    }
-    if (client.refreshTokens !== undefined && typeof client.refreshTokens !== 'boolean') {
-      throw new DeviceAuthOptionsError(`client "${client.clientId}" has refreshTokens that is not true or false.`);
-    }
-    if (client.secretSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(client.secretSha256)) {
-      throw new DeviceAuthOptionsError(`client "${client.clientId}" has a secretSha256 that is not 64 hex characters.`);
-    }
   }
 }
 

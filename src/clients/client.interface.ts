@@ -29,4 +29,9 @@ export interface DeviceClient {
 /** Where the module finds clients. The default is the static list from the options. */
 export interface ClientRegistry {
   findClient(clientId: string): Promise<DeviceClient | null>;
+  /** Every scope some client may ask for, for the metadata's `scopes_supported`. */
+  scopesSupported?(): Promise<string[]>;
 }
+
+/** Injection token for the `ClientRegistry` in use. */
+export const ClientRegistry = Symbol('ClientRegistry');

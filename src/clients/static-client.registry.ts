@@ -12,6 +12,10 @@ export class StaticClientRegistry implements ClientRegistry {
   async findClient(clientId: string): Promise<DeviceClient | null> {
     return this.clients.get(clientId) ?? null;
   }
+
+  async scopesSupported(): Promise<string[]> {
+    return [...new Set([...this.clients.values()].flatMap((client) => client.scopes))];
+  }
 }
 
 function toClient(config: DeviceClientConfig): DeviceClient {

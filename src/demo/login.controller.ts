@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Inject, Post, Query, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { constantTimeEqual } from '../codes/device-code';
-import { STYLESHEET_PATH } from '../device/device-pages.renderer';
+import { STYLESHEET_PATH } from '../device/page-renderer.interface';
 import { html } from '../device/html';
 import { PAGE_SECURITY_HEADERS } from '../device/page';
 import { readParams } from '../http/request-params';

@@ -1,19 +1,21 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Logger, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { authenticateClient } from '../clients/client-authenticator';
 import { ClientRegistry } from '../clients/client.interface';
 import { resolveScopes } from '../clients/scopes';
-import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG } from '../device-auth.constants';
+import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
 import { RateLimiter } from '../limits/rate-limiter.service';
+import { DeviceAuthEvents } from '../events/device-auth.events';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import { TemporarilyUnavailableError } from '../oauth/oauth.errors';
 import { DeviceAuthorizationResponse, DeviceCodeStore } from '../store/device-code.store';
 import { DeviceAuthRequest, DeviceAuthUser } from '../users/user-resolver.interface';
-import { DevicePagesRenderer, STYLESHEET_PATH } from './device-pages.renderer';
+import { PageRenderer, STYLESHEET_PATH } from './page-renderer.interface';
 import { PageExceptionFilter, sendPage } from './page-exception.filter';
-import { PageError, PageResult } from './page';
+import { PageResult } from './page';
+import { VerificationError } from './verification.error';
 import { Decision, VerificationService } from './verification.service';
 
 const DEVICE_AUTHORIZATION_PARAMS = { client_id: 128, client_secret: 512, scope: 1024 } as const;
@@ -22,15 +24,15 @@ const VERIFICATION_PARAMS = { user_code: 64, _csrf: 128 } as const;
 /** The device's entry point (RFC 8628 §3.1) and the person's verification pages (§3.3). */
 @Controller()
 export class DeviceController {
-  private readonly logger = new Logger('DeviceAuth');
 
   constructor(
     private readonly store: DeviceCodeStore,
     private readonly limiter: RateLimiter,
     private readonly verification: VerificationService,
-    private readonly renderer: DevicePagesRenderer,
+    private readonly events: DeviceAuthEvents,
+    @Inject(PageRenderer) private readonly renderer: PageRenderer,
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
+    @Inject(ClientRegistry) private readonly clients: ClientRegistry,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
   ) {}
 
@@ -51,12 +53,12 @@ export class DeviceController {
         [`client:${client.clientId}\nip:${ip}`],
       );
       if (!verdict.allowed) {
-        this.logger.warn(`device authorization limited: client=${client.clientId}`);
+        this.events.emit('rate_limited', { limit: 'device_authorization', clientId: client.clientId, ip });
         throw new TemporarilyUnavailableError('Too many device authorization requests; try again later.', verdict.retryAfterSeconds);
       }
     }
     const response = await this.store.createDeviceCode(client.clientId, scope, { ip, userAgent: userAgent(request) });
-    this.logger.log(`device code created: client=${client.clientId} scope="${scope}"`);
+    this.events.emit('device_code.created', { clientId: client.clientId, scope, ip });
     return response;
   }
 
@@ -76,7 +78,7 @@ export class DeviceController {
   @UseFilters(PageExceptionFilter)
   async submitCode(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
     const params = readParams(body, VERIFICATION_PARAMS);
-    const user = await this.signedInUser(request);
+    const user = await this.verification.requireUser(request);
     this.verification.assertCsrf(user, params._csrf);
     return this.send(response, await this.confirmation(request, user, params.user_code ?? ''));
   }
@@ -103,10 +105,10 @@ export class DeviceController {
 
   private async decide(decision: Decision, request: DeviceAuthRequest, response: unknown, body: unknown): Promise<void> {
     const params = readParams(body, VERIFICATION_PARAMS);
-    const user = await this.signedInUser(request);
+    const user = await this.verification.requireUser(request);
     this.verification.assertCsrf(user, params._csrf);
     const { clientName } = await this.verification.decide(decision, user, clientIp(request), params.user_code ?? '');
-    return this.send(response, { status: 200, body: this.renderer.result(user, clientName, decision === 'approve') });
+    return this.send(response, { status: 200, body: this.renderer.result({ user, clientName, approved: decision === 'approve' }) });
   }
 
   private async confirmation(request: DeviceAuthRequest, user: DeviceAuthUser, userCode: string): Promise<PageResult> {
@@ -116,18 +118,11 @@ export class DeviceController {
       const model = { user, csrfToken, code, client, scopeDescriptions: this.config.scopeDescriptions, now: this.config.clock.now() };
       return { status: 200, body: this.renderer.confirm(model) };
     } catch (error) {
-      if (!(error instanceof PageError) || error.status === 403) throw error;
+      if (!(error instanceof VerificationError) || error.status === 403) throw error;
       // A wrong, expired or used code: the form again, with the reason, so the person can retry.
       const problem = `${error.title}. ${error.detail}`;
       return { status: error.status, headers: error.headers, body: this.renderer.entry({ user, csrfToken, userCode, problem }) };
     }
-  }
-
-  /** Decisions need a session: an anonymous POST is sent to sign in and changes nothing. */
-  private async signedInUser(request: DeviceAuthRequest): Promise<DeviceAuthUser> {
-    const user = await this.verification.resolveUser(request);
-    if (!user) throw new PageError(401, 'Please sign in', 'Sign in first, then enter the code from your device again.');
-    return user;
   }
 
   private send(response: unknown, page: PageResult): void {

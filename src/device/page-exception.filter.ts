@@ -2,8 +2,10 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { describe, toOAuthError } from '../oauth/oauth-exception.filter';
 import { ServerError } from '../oauth/oauth.errors';
-import { DevicePagesRenderer } from './device-pages.renderer';
-import { PAGE_SECURITY_HEADERS, PageError, PageResult } from './page';
+import { Inject } from '@nestjs/common';
+import { PageRenderer } from './page-renderer.interface';
+import { PAGE_SECURITY_HEADERS, PageResult } from './page';
+import { VerificationError } from './verification.error';
 
 /** Sends a page result through whichever HTTP adapter the host runs (Express or Fastify). */
 export function sendPage(adapterHost: HttpAdapterHost, response: unknown, page: PageResult): void {
@@ -14,7 +16,7 @@ export function sendPage(adapterHost: HttpAdapterHost, response: unknown, page: 
     return;
   }
   for (const [name, value] of Object.entries({ ...PAGE_SECURITY_HEADERS, ...page.headers })) http.setHeader(response, name, value);
-  http.reply(response, page.body.value, page.status);
+  http.reply(response, page.body, page.status);
 }
 
 /** Failures on the verification pages become a readable HTML page; never a stack trace. */
@@ -24,24 +26,24 @@ export class PageExceptionFilter implements ExceptionFilter {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly renderer: DevicePagesRenderer,
+    @Inject(PageRenderer) private readonly renderer: PageRenderer,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const page = exception instanceof PageError ? exception : this.toPageError(exception);
+    const page = exception instanceof VerificationError ? exception : this.toVerificationError(exception);
     sendPage(this.adapterHost, host.switchToHttp().getResponse(), {
       status: page.status,
-      body: this.renderer.error(page.title, page.detail),
+      body: this.renderer.error({ title: page.title, detail: page.detail }),
       headers: page.headers,
     });
   }
 
-  private toPageError(exception: unknown): PageError {
+  private toVerificationError(exception: unknown): VerificationError {
     const error = toOAuthError(exception);
     if (error instanceof ServerError) {
       this.logger.error(`unexpected error on the verification page: ${describe(exception)}`);
-      return new PageError(500, 'Something went wrong', 'Please try again in a moment.');
+      return new VerificationError(500, 'server_error', 'Something went wrong', 'Please try again in a moment.');
     }
-    return new PageError(error.status, 'That request could not be read', error.description, error.headers);
+    return new VerificationError(error.status, error.error, 'That request could not be read', error.description, error.headers);
   }
 }

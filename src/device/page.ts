@@ -1,7 +1,5 @@
-import { SafeHtml } from './html';
-
 /** What a verification-page handler answers: an HTML page with a status, or a redirect. */
-export type PageResult = { status: number; body: SafeHtml; headers?: Record<string, string> } | { redirect: string };
+export type PageResult = { status: number; body: string; headers?: Record<string, string> } | { redirect: string };
 
 /**
  * Headers on every page: no framing (the approve button cannot be clickjacked), no inline
@@ -17,16 +15,3 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
   Pragma: 'no-cache',
 };
-
-/** A page-level failure: the handler stops and the filter renders this message with the status. */
-export class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(title);
-    this.name = 'PageError';
-  }
-}

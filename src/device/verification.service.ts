@@ -1,13 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ClientRegistry, DeviceClient } from '../clients/client.interface';
-import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG, USER_RESOLVER } from '../device-auth.constants';
+import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { DeviceCode } from '../entities/device-code.entity';
 import { RateLimit, RateLimiter } from '../limits/rate-limiter.service';
+import { DeviceAuthEvents } from '../events/device-auth.events';
 import { DeviceCodeStore } from '../store/device-code.store';
 import { DeviceAuthRequest, DeviceAuthUser, UserResolver } from '../users/user-resolver.interface';
 import { csrfTokenFor, isValidCsrfToken } from './csrf';
-import { PageError } from './page';
+import { VerificationError } from './verification.error';
 
 export type Decision = 'approve' | 'deny';
 
@@ -18,14 +19,14 @@ export type Decision = 'approve' | 'deny';
  */
 @Injectable()
 export class VerificationService {
-  private readonly logger = new Logger('DeviceAuth');
   private readonly failureLimit: RateLimit;
 
   constructor(
     private readonly store: DeviceCodeStore,
     private readonly limiter: RateLimiter,
-    @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
-    @Inject(USER_RESOLVER) private readonly users: UserResolver,
+    private readonly events: DeviceAuthEvents,
+    @Inject(ClientRegistry) private readonly clients: ClientRegistry,
+    @Inject(UserResolver) private readonly users: UserResolver,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
   ) {
     this.failureLimit = {
@@ -39,6 +40,13 @@ export class VerificationService {
     return Promise.resolve(this.users.resolveUser(request));
   }
 
+  /** Decisions need a session: an anonymous request is refused (401) and changes nothing. */
+  async requireUser(request: DeviceAuthRequest): Promise<DeviceAuthUser> {
+    const user = await this.resolveUser(request);
+    if (!user) throw new VerificationError(401, 'login_required', 'Please sign in', 'Sign in first, then enter the code from your device again.');
+    return user;
+  }
+
   signInUrl(returnTo: string): string {
     return this.users.signInUrl(returnTo);
   }
@@ -49,21 +57,21 @@ export class VerificationService {
 
   assertCsrf(user: DeviceAuthUser, token: string | undefined): void {
     if (!isValidCsrfToken(this.config.csrfSecret, user, token)) {
-      throw new PageError(403, 'This form has expired', 'The page was open too long or came from somewhere else. Go back, reload it and try again.');
+      throw new VerificationError(403, 'invalid_csrf_token', 'This form has expired', 'The page was open too long or came from somewhere else. Go back, reload it and try again.');
     }
   }
 
-  /** The pending code and its client, for the confirmation page; a PageError says why not. */
+  /** The pending code and its client, for the confirmation page; a VerificationError says why not. */
   async lookUp(user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ code: DeviceCode; client: DeviceClient }> {
     const code = await this.guarded(user, ip, () => this.store.findByUserCode(userCodeInput));
     this.assertUndecided(code);
     const client = await this.clients.findClient(code.clientId);
-    if (!client) throw new PageError(410, 'This device is no longer allowed', 'The application that asked for this code has been removed.');
+    if (!client) throw new VerificationError(410, 'invalid_client', 'This device is no longer allowed', 'The application that asked for this code has been removed.');
     return { code, client };
   }
 
   /** Records approve or deny; exactly one decision can ever win for a code. */
-  async decide(decision: Decision, user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ clientName: string }> {
+  async decide(decision: Decision, user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ clientId: string; clientName: string }> {
     let won = false;
     const code = await this.guarded(user, ip, async () => {
       won =
@@ -74,20 +82,20 @@ export class VerificationService {
     });
     if (!won) this.assertUndecided(code);
     if (!won || code.userId !== user.id) {
-      throw new PageError(409, 'This code was already used', 'Someone decided on this code a moment ago. Start again on your device.');
+      throw new VerificationError(409, 'code_already_used', 'This code was already used', 'Someone decided on this code a moment ago. Start again on your device.');
     }
     const client = await this.clients.findClient(code.clientId);
-    this.logger.log(`device code ${decision === 'approve' ? 'approved' : 'denied'}: client=${code.clientId} user=${user.id}`);
-    return { clientName: client?.name ?? code.clientId };
+    this.events.emit(decision === 'approve' ? 'device_code.approved' : 'device_code.denied', { clientId: code.clientId, userId: user.id });
+    return { clientId: code.clientId, clientName: client?.name ?? code.clientId };
   }
 
   private assertUndecided(code: DeviceCode): void {
     const now = this.config.clock.now();
     if (code.isExpired(now)) {
-      throw new PageError(410, 'This code has expired', 'Codes last a few minutes. Start the sign-in again on your device to get a new one.');
+      throw new VerificationError(410, 'expired_token', 'This code has expired', 'Codes last a few minutes. Start the sign-in again on your device to get a new one.');
     }
     if (code.status !== 'pending') {
-      throw new PageError(409, 'This code was already used', `This request was already ${code.status === 'denied' ? 'denied' : 'approved'}. Start again on your device if you need to.`);
+      throw new VerificationError(409, 'code_already_used', 'This code was already used', `This request was already ${code.status === 'denied' ? 'denied' : 'approved'}. Start again on your device if you need to.`);
     }
   }
 
@@ -100,18 +108,22 @@ export class VerificationService {
   private async guarded(user: DeviceAuthUser, ip: string, find: () => Promise<DeviceCode | null>): Promise<DeviceCode> {
     const subjects = this.subjects(user, ip);
     const verdict = await this.limiter.hit(this.failureLimit, subjects);
-    if (!verdict.allowed) throw this.lockedOut(user, verdict.retryAfterSeconds);
+    if (!verdict.allowed) throw this.lockedOut(user, ip, verdict.retryAfterSeconds);
     const code = await find();
-    if (!code) throw new PageError(404, 'That code is not right', 'Check the code on your device and enter it again.');
+    if (!code) {
+      this.events.emit('verification.failed', { userId: user.id, ip });
+      throw new VerificationError(404, 'invalid_user_code', 'That code is not right', 'Check the code on your device and enter it again.');
+    }
     await this.limiter.refund(this.failureLimit, subjects);
     return code;
   }
 
-  private lockedOut(user: DeviceAuthUser, retryAfterSeconds: number): PageError {
-    this.logger.warn(`verification limited: user=${user.id}`);
+  private lockedOut(user: DeviceAuthUser, ip: string, retryAfterSeconds: number): VerificationError {
+    this.events.emit('rate_limited', { limit: 'verification', userId: user.id, ip });
     const minutes = Math.ceil(retryAfterSeconds / 60);
-    return new PageError(
+    return new VerificationError(
       429,
+      'temporarily_unavailable',
       'Too many wrong codes',
       `For your safety, code entry is paused. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
       { 'Retry-After': String(retryAfterSeconds) },

@@ -1,11 +1,11 @@
-import { ArgumentsHost, Catch } from '@nestjs/common';
+import { ArgumentsHost, Catch, Inject } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import { DevicePagesRenderer } from '../device/device-pages.renderer';
+import { PageRenderer } from '../device/page-renderer.interface';
 import { PageExceptionFilter } from '../device/page-exception.filter';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 
 /** The module's routes, matched on the end of the path so that a global prefix still matches. */
-const OAUTH_JSON_ENDPOINTS = /\/oauth\/(token|device_authorization|revoke|introspect)\/?$/;
+const JSON_ENDPOINTS = /\/(oauth\/(token|device_authorization|revoke|introspect)|device\/api\/(lookup|approve|deny))\/?$/;
 const VERIFICATION_PAGES = /\/device(\/approve|\/deny)?\/?$/;
 
 /**
@@ -20,7 +20,7 @@ export class PreRoutingErrorsFilter extends BaseExceptionFilter {
   private readonly oauth: OAuthExceptionFilter;
   private readonly pages: PageExceptionFilter;
 
-  constructor(adapterHost: HttpAdapterHost, renderer: DevicePagesRenderer) {
+  constructor(adapterHost: HttpAdapterHost, @Inject(PageRenderer) renderer: PageRenderer) {
     super(adapterHost.httpAdapter);
     this.oauth = new OAuthExceptionFilter(adapterHost);
     this.pages = new PageExceptionFilter(adapterHost, renderer);
@@ -28,7 +28,7 @@ export class PreRoutingErrorsFilter extends BaseExceptionFilter {
 
   override catch(exception: unknown, host: ArgumentsHost): void {
     const path = host.getType() === 'http' ? postPath(host.switchToHttp().getRequest()) : undefined;
-    if (path !== undefined && OAUTH_JSON_ENDPOINTS.test(path)) return this.oauth.catch(exception, host);
+    if (path !== undefined && JSON_ENDPOINTS.test(path)) return this.oauth.catch(exception, host);
     if (path !== undefined && VERIFICATION_PAGES.test(path)) return this.pages.catch(exception, host);
     super.catch(exception, host);
   }

@@ -1,8 +1,9 @@
 import { Controller, Get, Header, Inject, NotFoundException } from '@nestjs/common';
-import { DEVICE_AUTH_CONFIG, TOKEN_ISSUER } from '../device-auth.constants';
+import { ClientRegistry } from '../clients/client.interface';
+import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { DEVICE_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE } from '../token/token.controller';
-import type { TokenIssuer } from '../token/token-issuer.interface';
+import { TokenIssuer } from '../token/token-issuer.interface';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'];
@@ -12,13 +13,14 @@ const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'];
 export class MetadataController {
   constructor(
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
-    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
+    @Inject(TokenIssuer) private readonly issuer: TokenIssuer,
+    @Inject(ClientRegistry) private readonly clients: ClientRegistry,
   ) {}
 
   @Get('oauth-authorization-server')
   @Header('Cache-Control', 'public, max-age=300')
-  metadata(): Record<string, unknown> {
-    const scopes = [...new Set(this.config.clients.flatMap((client) => client.scopes))];
+  async metadata(): Promise<Record<string, unknown>> {
+    const scopes = (await this.clients.scopesSupported?.()) ?? [];
     return {
       issuer: this.config.issuer,
       device_authorization_endpoint: `${this.config.issuer}/oauth/device_authorization`,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { In, LessThanOrEqual, Repository } from 'typeorm';
@@ -6,6 +6,7 @@ import { sha256Hex } from '../codes/device-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { RefreshToken } from '../entities/refresh-token.entity';
+import { DeviceAuthEvents } from '../events/device-auth.events';
 import type { TokenGrant } from '../token/token-issuer.interface';
 import { parseScope } from '../clients/scopes';
 
@@ -24,11 +25,11 @@ const PURGE_BATCH = 1000;
  */
 @Injectable()
 export class RefreshTokenStore {
-  private readonly logger = new Logger('DeviceAuth');
 
   constructor(
     @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
+    private readonly events: DeviceAuthEvents,
   ) {}
 
   /** Starts a family (a fresh approval) or continues one (a rotation); returns the plain token. */
@@ -95,7 +96,7 @@ export class RefreshTokenStore {
       if (result.affected === 1) return { outcome: 'valid', token: row, scope: (wanted.length ? wanted : granted).join(' ') };
     }
     await this.revokeFamily(row.familyId);
-    this.logger.warn(`refresh token reused; family revoked: client=${row.clientId} user=${row.userId}`);
+    this.events.emit('refresh_token.reused', { clientId: row.clientId, userId: row.userId });
     return { outcome: 'invalid_grant', reason: 'reused' };
   }
 

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { TOKEN_ISSUER } from '../device-auth.constants';
+
 import { parseScope } from '../clients/scopes';
-import type { TokenIssuer, VerifiedAccessToken } from './token-issuer.interface';
+import { TokenIssuer, VerifiedAccessToken } from './token-issuer.interface';
 
 const SCOPES_KEY = 'device-auth:scopes';
 
@@ -21,7 +21,7 @@ export interface DeviceAuthenticatedRequest {
 @Injectable()
 export class DeviceAuthGuard implements CanActivate {
   constructor(
-    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
+    @Inject(TokenIssuer) private readonly issuer: TokenIssuer,
     private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
   ) {}

@@ -1,14 +1,15 @@
-import { Body, Controller, Header, HttpCode, Inject, Logger, Post, Req, UseFilters } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Inject, Post, Req, UseFilters } from '@nestjs/common';
 import { authenticateClient } from '../clients/client-authenticator';
 import { ClientRegistry } from '../clients/client.interface';
-import { CLIENT_REGISTRY, DEVICE_AUTH_CONFIG, TOKEN_ISSUER } from '../device-auth.constants';
+import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import { InvalidClientError, InvalidRequestError, UnsupportedTokenTypeError } from '../oauth/oauth.errors';
 import { RefreshTokenStore } from '../store/refresh-token.store';
+import { DeviceAuthEvents } from '../events/device-auth.events';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
-import type { TokenIssuer } from './token-issuer.interface';
+import { TokenIssuer } from './token-issuer.interface';
 
 const PARAMS = { token: 4096, token_type_hint: 64, client_id: 128, client_secret: 512 } as const;
 
@@ -21,12 +22,12 @@ export interface IntrospectionResponse {
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
 export class RevocationController {
-  private readonly logger = new Logger('DeviceAuth');
 
   constructor(
     private readonly refreshTokens: RefreshTokenStore,
-    @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
-    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
+    private readonly events: DeviceAuthEvents,
+    @Inject(ClientRegistry) private readonly clients: ClientRegistry,
+    @Inject(TokenIssuer) private readonly issuer: TokenIssuer,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
   ) {}
 
@@ -43,7 +44,7 @@ export class RevocationController {
     const refresh = await this.refreshTokens.find(token, client.clientId);
     if (refresh) {
       await this.refreshTokens.revokeFamily(refresh.familyId);
-      this.logger.log(`refresh token revoked: client=${client.clientId} user=${refresh.userId}`);
+      this.events.emit('refresh_token.revoked', { clientId: client.clientId, userId: refresh.userId });
       return {};
     }
     if (await this.isAccessToken(token)) {

@@ -33,3 +33,6 @@ export interface TokenIssuer {
   /** Public keys for `/.well-known/jwks.json`, when tokens are signed asymmetrically. */
   jwks?(): Promise<{ keys: object[] }>;
 }
+
+/** Injection token for the `TokenIssuer` in use. */
+export const TokenIssuer = Symbol('TokenIssuer');

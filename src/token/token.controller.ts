@@ -1,7 +1,7 @@
-import { Body, Controller, Header, HttpCode, Inject, Logger, Post, Req, UseFilters } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Inject, Post, Req, UseFilters } from '@nestjs/common';
 import { authenticateClient } from '../clients/client-authenticator';
 import { ClientRegistry, DeviceClient } from '../clients/client.interface';
-import { CLIENT_REGISTRY } from '../device-auth.constants';
+
 import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../oauth/oauth.errors';
 import { DeviceCodeStore } from '../store/device-code.store';
 import { RefreshTokenStore } from '../store/refresh-token.store';
+import { DeviceAuthEvents } from '../events/device-auth.events';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
 import { IssuedTokens } from './token-issuer.interface';
 import { TokenService } from './token.service';
@@ -30,13 +31,13 @@ type TokenParams = Partial<Record<keyof typeof TOKEN_PARAMS, string>>;
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
 export class TokenController {
-  private readonly logger = new Logger('DeviceAuth');
 
   constructor(
     private readonly store: DeviceCodeStore,
     private readonly refreshTokens: RefreshTokenStore,
     private readonly tokens: TokenService,
-    @Inject(CLIENT_REGISTRY) private readonly clients: ClientRegistry,
+    private readonly events: DeviceAuthEvents,
+    @Inject(ClientRegistry) private readonly clients: ClientRegistry,
   ) {}
 
   @Post('token')
@@ -63,7 +64,7 @@ export class TokenController {
         // The code is consumed already: a user refused here can never redeem it later.
         await this.tokens.assertUserValid(userId!);
         const tokens = await this.tokens.issue({ userId: userId!, clientId, scope }, client);
-        this.logger.log(`device code redeemed: client=${clientId} user=${userId}`);
+        this.events.emit('device_code.redeemed', { clientId, userId: userId!, scope });
         return tokens;
       }
       case 'authorization_pending':
@@ -73,6 +74,7 @@ export class TokenController {
       case 'access_denied':
         throw new AccessDeniedError('The user denied the request.');
       case 'expired_token':
+        this.events.emit('device_code.expired_poll', { clientId: client.clientId });
         throw new ExpiredTokenError('The device code has expired; start a new device authorization.');
       case 'invalid_grant':
         throw new InvalidGrantError(
@@ -97,7 +99,7 @@ export class TokenController {
       throw error;
     }
     const tokens = await this.tokens.issue({ userId, clientId: client.clientId, scope: result.scope }, client, { familyId, scope: familyScope });
-    this.logger.log(`refresh token rotated: client=${client.clientId} user=${userId}`);
+    this.events.emit('refresh_token.rotated', { clientId: client.clientId, userId });
     return tokens;
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeviceClient } from '../clients/client.interface';
-import { DEVICE_AUTH_CONFIG, TOKEN_ISSUER } from '../device-auth.constants';
+import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { InvalidGrantError } from '../oauth/oauth.errors';
 import { RefreshTokenStore } from '../store/refresh-token.store';
@@ -14,7 +14,7 @@ import { IssuedTokens, TokenGrant, TokenIssuer } from './token-issuer.interface'
 @Injectable()
 export class TokenService {
   constructor(
-    @Inject(TOKEN_ISSUER) private readonly issuer: TokenIssuer,
+    @Inject(TokenIssuer) private readonly issuer: TokenIssuer,
     private readonly refreshTokens: RefreshTokenStore,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
   ) {}

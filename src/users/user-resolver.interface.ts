@@ -22,3 +22,6 @@ export interface UserResolver {
   /** URL of the host's sign-in, which must send the person back to `returnTo` (a local path). */
   signInUrl(returnTo: string): string;
 }
+
+/** Injection token for the `UserResolver` in use. */
+export const UserResolver = Symbol('UserResolver');

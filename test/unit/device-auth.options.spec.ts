@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { USER_CODE_PRESETS } from '../../src/codes/user-code';
 import { DeviceAuthModuleOptions, DeviceAuthOptionsError, resolveConfig } from '../../src/device-auth.options';
-import type { TokenIssuer } from '../../src/token/token-issuer.interface';
+import { TokenIssuer } from '../../src/token/token-issuer.interface';
 
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
 const CSRF = 'c'.repeat(32);
@@ -169,7 +169,9 @@ describe('resolveConfig validation', () => {
   });
 
   it('resolveUser and signInUrl must be functions', () => {
-    expect(optionsError({ resolveUser: undefined as never }).message).toBe('DeviceAuthModule options: resolveUser and signInUrl must be functions.');
+    expect(optionsError({ resolveUser: undefined as never }).message).toBe(
+      'DeviceAuthModule options: resolveUser and signInUrl must be functions (or give a userResolver).',
+    );
     expect(optionsError({ signInUrl: '/login' as never }).message).toMatch(/signInUrl/);
   });
 
@@ -217,7 +219,7 @@ describe('resolveConfig validation', () => {
 
   it('a client without a name is refused', () => {
     expect(optionsError({ clients: [{ clientId: 'cli', name: '', scopes: ['read'] }] }).message).toBe(
-      'DeviceAuthModule options: client "cli" needs a name.',
+      'DeviceAuthModule options: client "cli" needs a name of 1 to 191 characters.',
     );
   });
 
@@ -309,6 +311,28 @@ describe('resolveConfig cross-checks', () => {
   it('refuses a secretSha256 that is not 64 hex characters', () => {
     expect(optionsError({ clients: [{ clientId: 'c', name: 'C', scopes: [], secretSha256: 'abc' }] }).message).toBe(
       'DeviceAuthModule options: client "c" has a secretSha256 that is not 64 hex characters.',
+    );
+  });
+});
+
+describe('resolveConfig pluggable parts', () => {
+  const registry = { findClient: async () => null };
+
+  it('takes a client registry instead of clients, but not both', () => {
+    expect(resolveConfig(options({ clients: undefined, clientRegistry: registry })).clients).toEqual([]);
+    expect(resolveConfig(options({ clients: undefined, clientRegistry: 'database' })).clients).toEqual([]);
+    expect(optionsError({ clientRegistry: registry }).message).toBe('DeviceAuthModule options: give clients or clientRegistry, not both.');
+    expect(optionsError({ clients: undefined, clientRegistry: 'ldap' as never }).message).toBe(
+      'DeviceAuthModule options: clientRegistry must be "database" or an object with findClient(clientId).',
+    );
+  });
+
+  it('takes a userResolver instead of the two functions, but not both', () => {
+    const userResolver = { resolveUser: () => null, signInUrl: (to: string) => `/in?next=${to}` };
+    expect(() => resolveConfig(options({ resolveUser: undefined, signInUrl: undefined, userResolver }))).not.toThrow();
+    expect(optionsError({ userResolver }).message).toBe('DeviceAuthModule options: give userResolver or resolveUser and signInUrl, not both.');
+    expect(optionsError({ resolveUser: undefined, signInUrl: undefined, userResolver: { resolveUser: () => null } as never }).message).toBe(
+      'DeviceAuthModule options: userResolver must have resolveUser(request) and signInUrl(returnTo).',
     );
   });
 });

@@ -1,34 +1,15 @@
-import { Injectable } from '@nestjs/common';
-import { DeviceClient } from '../clients/client.interface';
 import { parseScope } from '../clients/scopes';
 import { formatUserCode } from '../codes/user-code';
-import { DeviceCode } from '../entities/device-code.entity';
 import { DeviceAuthUser } from '../users/user-resolver.interface';
 import { html, SafeHtml } from './html';
+import { ConfirmPageModel, EntryPageModel, ErrorPageModel, PageRenderer, ResultPageModel, STYLESHEET_PATH } from './page-renderer.interface';
 
-export const STYLESHEET_PATH = '/device/assets/device.css';
-
-export interface EntryPageModel {
-  user: DeviceAuthUser;
-  csrfToken: string;
-  userCode?: string;
-  /** Why the last entry failed, shown above the field. */
-  problem?: string;
-}
-
-export interface ConfirmPageModel {
-  user: DeviceAuthUser;
-  csrfToken: string;
-  code: DeviceCode;
-  client: DeviceClient;
-  scopeDescriptions: Record<string, string>;
-  now: number;
-}
-
-/** The verification pages' HTML: semantic markup, our own stylesheet, no script. */
-@Injectable()
-export class DevicePagesRenderer {
-  entry(model: EntryPageModel): SafeHtml {
+/**
+ * The default verification pages: semantic markup, our own small stylesheet, no script and no
+ * external request. Subclass it to change one page and keep the others.
+ */
+export class DefaultPageRenderer implements PageRenderer {
+  entry(model: EntryPageModel): string {
     return this.layout(
       'Connect a device',
       html`
@@ -48,7 +29,7 @@ export class DevicePagesRenderer {
     );
   }
 
-  confirm(model: ConfirmPageModel): SafeHtml {
+  confirm(model: ConfirmPageModel): string {
     const { code, client } = model;
     const scopes = parseScope(code.scope);
     const displayCode = formatUserCode(code.userCode);
@@ -91,7 +72,7 @@ export class DevicePagesRenderer {
     );
   }
 
-  result(user: DeviceAuthUser, clientName: string, approved: boolean): SafeHtml {
+  result({ user, clientName, approved }: ResultPageModel): string {
     return this.layout(
       approved ? 'Device connected' : 'Request denied',
       approved
@@ -103,7 +84,7 @@ export class DevicePagesRenderer {
     );
   }
 
-  error(title: string, detail: string, user?: DeviceAuthUser): SafeHtml {
+  error({ title, detail, user }: ErrorPageModel): string {
     return this.layout(
       title,
       html`<h1>${title}</h1><p class="problem" role="alert">${detail}</p>
@@ -116,7 +97,8 @@ export class DevicePagesRenderer {
     return STYLESHEET;
   }
 
-  private layout(title: string, content: SafeHtml, user?: DeviceAuthUser): SafeHtml {
+  /** The document around a page's content: head, stylesheet, and who is signed in. */
+  protected layout(title: string, content: SafeHtml, user?: DeviceAuthUser): string {
     return html`<!doctype html>
 <html lang="en">
 <head>
@@ -132,7 +114,7 @@ ${content}
 </main>
 ${user ? html`<footer>Signed in as <strong>${user.displayName ?? user.id}</strong></footer>` : ''}
 </body>
-</html>`;
+</html>`.value;
   }
 }
 
