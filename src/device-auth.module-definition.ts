@@ -8,5 +8,7 @@ export const {
   ASYNC_OPTIONS_TYPE: DEVICE_AUTH_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<DeviceAuthModuleOptions>({ moduleName: 'DeviceAuth' })
   .setClassMethodName('forRoot')
+  // A `useClass`/`useExisting` options factory implements `createDeviceAuthOptions()`.
+  .setFactoryMethodName('createDeviceAuthOptions')
   .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();

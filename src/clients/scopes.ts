@@ -17,7 +17,7 @@ export function resolveScopes(client: DeviceClient, requested: string | undefine
   const tokens = parseScope(requested);
   for (const token of tokens) {
     if (!SCOPE_TOKEN.test(token)) throw new InvalidScopeError('The scope parameter has characters a scope cannot contain.');
-    if (!client.scopes.includes(token)) throw new InvalidScopeError(`The scope "${token}" is not allowed for this client.`);
+    if (!client.scopes.includes(token)) throw new InvalidScopeError(`The scope '${token}' is not allowed for this client.`);
   }
   return tokens.length === 0 ? client.defaultScopes.join(' ') : tokens.join(' ');
 }

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { clientConfigProblem } from '../clients/client-config.validation';
 import type { DeviceClientConfig } from '../clients/client.interface';
 
 /** The demo server's settings, read from the environment variables SPEC.md names. */
@@ -41,7 +42,8 @@ export function readDemoConfig(env: NodeJS.ProcessEnv): DemoConfig {
     clients: clients(env),
     users: users(env),
     deviceCodeTtlSeconds: optionalInteger(env, 'DEVICE_CODE_TTL', 1),
-    pollIntervalSeconds: optionalInteger(env, 'DEVICE_POLL_INTERVAL', 1),
+    // The module grows the interval up to 60 s on slow_down, so the start value cannot exceed it.
+    pollIntervalSeconds: optionalInteger(env, 'DEVICE_POLL_INTERVAL', 1, 60),
     httpAdapter,
     deviceAuthorizationRateLimit: optionalInteger(env, 'DEVICE_AUTHORIZATION_RATE_LIMIT', 0),
     verificationFailureLimit: optionalInteger(env, 'VERIFICATION_FAILURE_LIMIT', 1),
@@ -125,6 +127,8 @@ function clients(env: NodeJS.ProcessEnv): DeviceClientConfig[] {
       (client.secret === undefined || typeof client.secret === 'string') &&
       (client.refreshTokens === undefined || typeof client.refreshTokens === 'boolean');
     if (!valid) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', shape);
+    const problem = clientConfigProblem(client as DeviceClientConfig);
+    if (problem) throw new DemoConfigError('DEVICE_AUTH_CLIENTS', problem);
   }
   return parsed as DeviceClientConfig[];
 }

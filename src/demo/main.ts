@@ -12,8 +12,12 @@ async function main(): Promise<void> {
   logger.log(`Metadata:     ${config.publicUrl}/.well-known/oauth-authorization-server`);
   logger.log(`Verification: ${config.publicUrl}/device`);
   logger.log(`Clients:      ${config.clients.map((c) => c.clientId).join(', ')}`);
-  // Demo credentials are printed on purpose: they are the demo's documented defaults.
-  logger.log(`Sign in with: ${[...config.users.entries()].map(([name, password]) => `${name} / ${password}`).join(', ')}`);
+  // The documented default is printed with its password; users from DEMO_USERS are not.
+  logger.log(
+    process.env.DEMO_USERS?.trim()
+      ? `Sign in with: ${[...config.users.keys()].join(', ')} (passwords from DEMO_USERS)`
+      : 'Sign in with: demo / demo',
+  );
 }
 
 main().catch((error: unknown) => {

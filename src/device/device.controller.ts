@@ -1,5 +1,8 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import { ApiJsonEndpoint, ApiPage } from '../openapi/openapi.decorators';
+import { DeviceAuthorizationBody, DeviceAuthorizationParams, VerificationParams } from '../openapi/openapi.models';
 import { authenticateClient } from '../clients/client-authenticator';
 import { ClientRegistry } from '../clients/client.interface';
 import { resolveScopes } from '../clients/scopes';
@@ -20,8 +23,10 @@ import { Decision, VerificationService } from './verification.service';
 
 const DEVICE_AUTHORIZATION_PARAMS = { client_id: 128, client_secret: 512, scope: 1024 } as const;
 const VERIFICATION_PARAMS = { user_code: 64, _csrf: 128 } as const;
+const DECISION_PAGES = { 200: 'result page', 401: 'not signed in', 403: 'bad CSRF token', 404: 'unknown code', 409: 'already decided', 410: 'expired', 429: 'too many wrong codes' };
 
 /** The device's entry point (RFC 8628 §3.1) and the person's verification pages (§3.3). */
+@ApiTags('Device flow')
 @Controller()
 export class DeviceController {
 
@@ -37,6 +42,11 @@ export class DeviceController {
   ) {}
 
   @Post('oauth/device_authorization')
+  @ApiJsonEndpoint('Device authorization request (RFC 8628 §3.1)', DeviceAuthorizationParams, DeviceAuthorizationBody, {
+    400: 'invalid_scope, invalid_request',
+    401: 'invalid_client (with WWW-Authenticate when HTTP Basic was used)',
+    429: 'temporarily_unavailable: too many requests from this client and IP (Retry-After)',
+  })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
@@ -64,17 +74,22 @@ export class DeviceController {
 
   /** The entry form; `?user_code=` (from verification_uri_complete) goes straight to the confirmation page. */
   @Get('device')
+  @ApiPage('The verification page: the code entry form, or with ?user_code= the confirmation page', { 200: 'entry or confirmation page', 303: 'not signed in: to the sign-in', 404: 'unknown code', 409: 'already decided', 410: 'expired', 429: 'too many wrong codes' })
   @UseFilters(PageExceptionFilter)
   async entry(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Query() query: unknown): Promise<void> {
     const { user_code: userCode } = readParams(query, VERIFICATION_PARAMS);
     const user = await this.verification.resolveUser(request);
     if (!user) return this.send(response, { redirect: this.verification.signInUrl(verificationPath(userCode)) });
-    if (userCode === undefined) return this.send(response, { status: 200, body: this.renderer.entry({ user, csrfToken: this.verification.csrfToken(user) }) });
+    const csrfToken = this.verification.csrfToken(user);
+    // A link from another site only fills the form in: it must not spend the person's guessing
+    // allowance (a page could make their browser try codes), and they press Continue themselves.
+    if (userCode === undefined || isCrossSite(request)) return this.send(response, { status: 200, body: this.renderer.entry({ user, csrfToken, userCode }) });
     return this.send(response, await this.confirmation(request, user, userCode));
   }
 
   /** The entered code, looked up: the confirmation page, or the form again with what went wrong. */
   @Post('device')
+  @ApiPage('Look the entered code up and show the confirmation page', { 200: 'confirmation page', 401: 'not signed in', 403: 'bad CSRF token', 404: 'unknown code', 409: 'already decided', 410: 'expired', 429: 'too many wrong codes' }, VerificationParams)
   @UseFilters(PageExceptionFilter)
   async submitCode(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
     const params = readParams(body, VERIFICATION_PARAMS);
@@ -84,18 +99,21 @@ export class DeviceController {
   }
 
   @Post('device/approve')
+  @ApiPage('Approve: the device gets its tokens on its next poll', DECISION_PAGES, VerificationParams)
   @UseFilters(PageExceptionFilter)
   approve(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
     return this.decide('approve', request, response, body);
   }
 
   @Post('device/deny')
+  @ApiPage('Deny: the device gets access_denied', DECISION_PAGES, VerificationParams)
   @UseFilters(PageExceptionFilter)
   deny(@Req() request: DeviceAuthRequest, @Res() response: unknown, @Body() body: unknown): Promise<void> {
     return this.decide('deny', request, response, body);
   }
 
   @Get(STYLESHEET_PATH)
+  @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/css; charset=utf-8')
   @Header('Cache-Control', 'public, max-age=3600')
   @Header('X-Content-Type-Options', 'nosniff')
@@ -128,6 +146,12 @@ export class DeviceController {
   private send(response: unknown, page: PageResult): void {
     sendPage(this.adapterHost, response, page);
   }
+}
+
+/** Fetch metadata: the browser says the navigation came from another site. */
+function isCrossSite(request: DeviceAuthRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  return site === 'cross-site' || site === 'same-site';
 }
 
 function verificationPath(userCode: string | undefined): string {

@@ -1,10 +1,13 @@
 import { ArgumentsHost, Body, Catch, Controller, ExceptionFilter, Get, Header, HttpCode, Inject, Post, Req, UseFilters } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiJsonEndpoint } from '../openapi/openapi.decorators';
+import { DecisionBody, LookupBody, OAuthErrorBody, SessionBody, VerificationParams } from '../openapi/openapi.models';
 import { formatUserCode } from '../codes/user-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { assertParamsMediaType, headerValue, readParams } from '../http/request-params';
-import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
+import { OAuthExceptionFilter, rfcErrorText } from '../oauth/oauth-exception.filter';
 import { parseScope } from '../clients/scopes';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
 import { clientIp } from './device.controller';
@@ -12,6 +15,15 @@ import { VerificationError } from './verification.error';
 import { Decision, VerificationService } from './verification.service';
 
 const PARAMS = { user_code: 64, _csrf: 128 } as const;
+
+const VERIFICATION_ERRORS: Record<number, string> = {
+  401: 'login_required',
+  403: 'invalid_csrf_token',
+  404: 'invalid_user_code (counted against the guessing limit)',
+  409: 'code_already_used',
+  410: 'expired_token',
+  429: 'temporarily_unavailable: too many wrong codes (Retry-After)',
+};
 
 /** The JSON answers of the verification API: `{error, error_description}` with the status. */
 @Catch()
@@ -27,7 +39,7 @@ export class VerificationApiExceptionFilter implements ExceptionFilter {
     const http = this.adapterHost.httpAdapter;
     const response = host.switchToHttp().getResponse();
     for (const [name, value] of Object.entries({ ...exception.headers, 'Cache-Control': 'no-store' })) http.setHeader(response, name, value);
-    http.reply(response, { error: exception.error, error_description: `${exception.title}. ${exception.detail}` }, exception.status);
+    http.reply(response, { error: exception.error, error_description: rfcErrorText(`${exception.title}. ${exception.detail}`) }, exception.status);
   }
 }
 
@@ -36,6 +48,7 @@ export class VerificationApiExceptionFilter implements ExceptionFilter {
  * HTML pages, from the same service: the signed-in user, a CSRF token (header `X-CSRF-Token`
  * or `_csrf`), the guessing limit, and one final decision per code.
  */
+@ApiTags('Verification API')
 @Controller('device/api')
 @UseFilters(VerificationApiExceptionFilter)
 export class VerificationApiController {
@@ -46,6 +59,9 @@ export class VerificationApiController {
 
   /** Who is signed in and the CSRF token to send back; 401 with where to sign in otherwise. */
   @Get('session')
+  @ApiOperation({ summary: 'Who is signed in, and the CSRF token for the other calls' })
+  @ApiOkResponse({ type: SessionBody })
+  @ApiResponse({ status: 401, description: 'login_required', type: OAuthErrorBody })
   @Header('Cache-Control', 'no-store')
   async session(@Req() request: DeviceAuthRequest): Promise<{ user: { id: string; display_name: string }; csrf_token: string }> {
     const user = await this.verification.requireUser(request);
@@ -54,6 +70,7 @@ export class VerificationApiController {
 
   /** What the person is about to allow: client, scopes, and where and when the device asked. */
   @Post('lookup')
+  @ApiJsonEndpoint('Look a user code up: client, scopes, where and when the device asked', VerificationParams, LookupBody, VERIFICATION_ERRORS)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async lookup(@Req() request: DeviceAuthRequest, @Body() body: unknown) {
@@ -71,6 +88,7 @@ export class VerificationApiController {
   }
 
   @Post('approve')
+  @ApiJsonEndpoint('Approve the code for the signed-in user', VerificationParams, DecisionBody, VERIFICATION_ERRORS)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   approve(@Req() request: DeviceAuthRequest, @Body() body: unknown) {
@@ -78,6 +96,7 @@ export class VerificationApiController {
   }
 
   @Post('deny')
+  @ApiJsonEndpoint('Deny the code', VerificationParams, DecisionBody, VERIFICATION_ERRORS)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   deny(@Req() request: DeviceAuthRequest, @Body() body: unknown) {

@@ -3,17 +3,27 @@ import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
 import { PageRenderer } from '../device/page-renderer.interface';
 import { PageExceptionFilter } from '../device/page-exception.filter';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
+import { InvalidRequestError } from '../oauth/oauth.errors';
 
-/** The module's routes, matched on the end of the path so that a global prefix still matches. */
-const JSON_ENDPOINTS = /\/(oauth\/(token|device_authorization|revoke|introspect)|device\/api\/(lookup|approve|deny))\/?$/;
-const VERIFICATION_PAGES = /\/device(\/approve|\/deny)?\/?$/;
+/** The module's own POST routes, by exact path: a host route is never answered for. */
+const JSON_ENDPOINTS = new Set([
+  '/oauth/token',
+  '/oauth/device_authorization',
+  '/oauth/revoke',
+  '/oauth/introspect',
+  '/device/api/lookup',
+  '/device/api/approve',
+  '/device/api/deny',
+]);
+const VERIFICATION_PAGES = new Set(['/device', '/device/approve', '/device/deny']);
 
 /**
  * Bodies are parsed before routing, so a malformed, oversized or unsupported body never reaches
  * the filters on our controllers: Nest hands it to the global filters, whose default answer
  * (`{statusCode, message}`) is neither an OAuth error nor a page. Registered globally by the
- * module, this filter answers such errors on the module's own routes in their format (RFC 6749
- * §5.2 JSON, or the HTML error page) and leaves every other route to Nest's default handling.
+ * module, this filter answers such errors on the module's own paths (exactly; with a global
+ * prefix they fall back to Nest's format) in their format (RFC 6749 §5.2 JSON, or the HTML error
+ * page), and a wrong method on a JSON endpoint with 405. Every other route keeps Nest's handling.
  */
 @Catch()
 export class PreRoutingErrorsFilter extends BaseExceptionFilter {
@@ -27,16 +37,28 @@ export class PreRoutingErrorsFilter extends BaseExceptionFilter {
   }
 
   override catch(exception: unknown, host: ArgumentsHost): void {
-    const path = host.getType() === 'http' ? postPath(host.switchToHttp().getRequest()) : undefined;
-    if (path !== undefined && JSON_ENDPOINTS.test(path)) return this.oauth.catch(exception, host);
-    if (path !== undefined && VERIFICATION_PAGES.test(path)) return this.pages.catch(exception, host);
+    const request = host.getType() === 'http' ? host.switchToHttp().getRequest<RawRequest>() : undefined;
+    const path = pathOf(request);
+    if (path !== undefined && JSON_ENDPOINTS.has(path)) {
+      // Another method on a POST-only endpoint: 405 with Allow, still in the OAuth format.
+      const error = request?.method === 'POST' ? exception : new MethodNotAllowedError();
+      return this.oauth.catch(error, host);
+    }
+    if (path !== undefined && VERIFICATION_PAGES.has(path) && request?.method === 'POST') return this.pages.catch(exception, host);
     super.catch(exception, host);
   }
 }
 
-/** The path of a POST request (bodies only come with POSTs here); undefined otherwise. */
-function postPath(request: { method?: unknown; url?: unknown; originalUrl?: unknown } | undefined): string | undefined {
+type RawRequest = { method?: unknown; url?: unknown; originalUrl?: unknown } | undefined;
+
+class MethodNotAllowedError extends InvalidRequestError {
+  constructor() {
+    super('This endpoint only accepts POST.', 405);
+    this.headers.Allow = 'POST';
+  }
+}
+
+function pathOf(request: RawRequest): string | undefined {
   const url = request?.originalUrl ?? request?.url;
-  if (request?.method !== 'POST' || typeof url !== 'string') return undefined;
-  return url.split('?')[0];
+  return typeof url === 'string' ? url.split('?')[0] : undefined;
 }

@@ -20,10 +20,10 @@ export function readParams<K extends string>(body: unknown, limits: ParamLimits<
     if (!Object.hasOwn(body, name)) continue;
     const value: unknown = (body as Record<string, unknown>)[name];
     if (value === undefined || value === null || value === '') continue;
-    if (Array.isArray(value)) throw new InvalidRequestError(`The "${name}" parameter is repeated.`);
-    if (typeof value !== 'string') throw new InvalidRequestError(`The "${name}" parameter must be a string.`);
+    if (Array.isArray(value)) throw new InvalidRequestError(`The '${name}' parameter is repeated.`);
+    if (typeof value !== 'string') throw new InvalidRequestError(`The '${name}' parameter must be a string.`);
     if (value.length > limits[name]) {
-      throw new InvalidRequestError(`The "${name}" parameter is longer than ${limits[name]} characters.`);
+      throw new InvalidRequestError(`The '${name}' parameter is longer than ${limits[name]} characters.`);
     }
     out[name] = value;
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Inject, NotFoundException } from '@nestjs/common';
 import { ClientRegistry } from '../clients/client.interface';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { DEVICE_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE } from '../token/token.controller';
@@ -9,6 +10,7 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'];
 
 /** RFC 8414 authorization server metadata, and the public signing keys. */
+@ApiTags('Discovery')
 @Controller('.well-known')
 export class MetadataController {
   constructor(
@@ -18,6 +20,8 @@ export class MetadataController {
   ) {}
 
   @Get('oauth-authorization-server')
+  @ApiOperation({ summary: 'Authorization server metadata (RFC 8414)' })
+  @ApiOkResponse({ description: 'issuer, endpoints, grant types, auth methods, scopes, jwks_uri' })
   @Header('Cache-Control', 'public, max-age=300')
   async metadata(): Promise<Record<string, unknown>> {
     const scopes = (await this.clients.scopesSupported?.()) ?? [];
@@ -38,6 +42,8 @@ export class MetadataController {
   }
 
   @Get('jwks.json')
+  @ApiOperation({ summary: 'Public keys that verify the access tokens' })
+  @ApiOkResponse({ description: '{ keys: JWK[] }' })
   @Header('Cache-Control', 'public, max-age=300')
   async jwks(): Promise<{ keys: object[] }> {
     if (!this.issuer.jwks) throw new NotFoundException();

@@ -20,8 +20,17 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse();
     const headers = { ...error.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' };
     for (const [name, value] of Object.entries(headers)) http.setHeader(response, name, value);
-    http.reply(response, { error: error.error, error_description: error.description, ...error.extra }, error.status);
+    http.reply(response, { error: error.error, error_description: rfcErrorText(error.description), ...error.extra }, error.status);
   }
+}
+
+/**
+ * RFC 6749 §5.2 allows only %x20-21 / %x23-5B / %x5D-7E in error_description: quotes and
+ * backslashes are swapped for look-alikes, anything else outside printable ASCII (an echoed
+ * value could carry it) becomes '?'.
+ */
+export function rfcErrorText(text: string): string {
+  return text.replace(/"/g, "'").replace(/\\/g, '/').replace(/[^\x20-\x7E]/g, '?');
 }
 
 export function toOAuthError(exception: unknown): OAuthError {

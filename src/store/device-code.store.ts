@@ -214,12 +214,15 @@ export class DeviceCodeStore {
       .execute();
     if (onTime.affected === 1) return { outcome: 'authorization_pending' };
 
-    const interval = Math.min(code.intervalSeconds + this.config.slowDownIncrementSeconds, this.config.maxPollIntervalSeconds);
+    const increment = this.config.slowDownIncrementSeconds;
+    const cap = this.config.maxPollIntervalSeconds;
+    const interval = Math.min(code.intervalSeconds + increment, cap);
+    // Grown in SQL, not from the value read above, so parallel slow_downs each add theirs.
     const slowed = await this.codes
       .createQueryBuilder()
       .update(DeviceCode)
-      .set({ lastPolledAt: now, intervalSeconds: interval })
-      .where("id = :id AND status = 'pending' AND expires_at > :now", { id: code.id, now })
+      .set({ lastPolledAt: now, intervalSeconds: () => 'CASE WHEN interval_seconds + :increment > :cap THEN :cap ELSE interval_seconds + :increment END' })
+      .where("id = :id AND status = 'pending' AND expires_at > :now", { id: code.id, now, increment, cap })
       .updateEntity(false)
       .execute();
     if (slowed.affected === 1) return { outcome: 'slow_down', interval };

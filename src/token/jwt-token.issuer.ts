@@ -62,6 +62,8 @@ export class JwtTokenIssuer implements TokenIssuer {
         issuer: this.options.issuer,
         audience: this.options.audience,
         typ: 'at+jwt',
+        // RFC 9068 §2.2: these are required; a token without them is not ours, whatever signed it.
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
         algorithms: [...new Set(keys.map((k) => k.alg))],
         currentDate: new Date(this.options.now()),
       },

@@ -7,6 +7,9 @@ import { assertParamsMediaType, headerValue, readParams } from '../http/request-
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import { InvalidClientError, InvalidRequestError, UnsupportedTokenTypeError } from '../oauth/oauth.errors';
 import { RefreshTokenStore } from '../store/refresh-token.store';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiJsonEndpoint } from '../openapi/openapi.decorators';
+import { IntrospectionBody, TokenParam } from '../openapi/openapi.models';
 import { DeviceAuthEvents } from '../events/device-auth.events';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
 import { TokenIssuer } from './token-issuer.interface';
@@ -19,6 +22,7 @@ export interface IntrospectionResponse {
 }
 
 /** RFC 7009 revocation and RFC 7662 introspection. */
+@ApiTags('OAuth')
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
 export class RevocationController {
@@ -37,6 +41,10 @@ export class RevocationController {
    * short-lived signed JWTs that cannot be recalled: `unsupported_token_type`.
    */
   @Post('revoke')
+  @ApiJsonEndpoint('Revoke a refresh token and its family (RFC 7009)', TokenParam, Object, {
+    400: 'unsupported_token_type for an access token; invalid_request',
+    401: 'invalid_client',
+  })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async revoke(@Req() request: DeviceAuthRequest, @Body() body: unknown): Promise<Record<string, never>> {
@@ -55,6 +63,7 @@ export class RevocationController {
 
   /** For resource servers holding a confidential client: is this token active, and for whom. */
   @Post('introspect')
+  @ApiJsonEndpoint('Introspect a token, for confidential clients (RFC 7662)', TokenParam, IntrospectionBody, { 401: 'invalid_client, or a public client' })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async introspect(@Req() request: DeviceAuthRequest, @Body() body: unknown): Promise<IntrospectionResponse> {
@@ -70,7 +79,6 @@ export class RevocationController {
     if (!refresh || refresh.status !== 'active' || refresh.isExpired(this.config.clock.now())) return { active: false };
     return {
       active: true,
-      token_type: 'refresh_token',
       client_id: refresh.clientId,
       sub: refresh.userId,
       scope: refresh.scope,

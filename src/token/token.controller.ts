@@ -15,6 +15,9 @@ import {
   UnsupportedGrantTypeError,
 } from '../oauth/oauth.errors';
 import { DeviceCodeStore } from '../store/device-code.store';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiJsonEndpoint } from '../openapi/openapi.decorators';
+import { SlowDownErrorBody, TokenBody, TokenParams as TokenParamsModel } from '../openapi/openapi.models';
 import { RefreshTokenStore } from '../store/refresh-token.store';
 import { DeviceAuthEvents } from '../events/device-auth.events';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
@@ -28,6 +31,7 @@ const TOKEN_PARAMS = { grant_type: 128, device_code: 128, refresh_token: 128, sc
 type TokenParams = Partial<Record<keyof typeof TOKEN_PARAMS, string>>;
 
 /** `POST /oauth/token`: the device code grant (RFC 8628 §3.4, §3.5) and refresh (RFC 6749 §6). */
+@ApiTags('OAuth')
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
 export class TokenController {
@@ -41,6 +45,11 @@ export class TokenController {
   ) {}
 
   @Post('token')
+  @ApiJsonEndpoint('Token endpoint: redeem a device code (RFC 8628 §3.4) or refresh (RFC 6749 §6)', TokenParamsModel, TokenBody, {
+    400: 'authorization_pending, slow_down (with interval), access_denied, expired_token, invalid_grant, invalid_scope, unsupported_grant_type, invalid_request',
+    401: 'invalid_client (with WWW-Authenticate when HTTP Basic was used)',
+  })
+  @ApiResponse({ status: 400, description: 'slow_down', type: SlowDownErrorBody })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
@@ -87,7 +96,7 @@ export class TokenController {
   private async refresh(client: DeviceClient, params: TokenParams): Promise<IssuedTokens> {
     if (params.refresh_token === undefined) throw new InvalidRequestError('The refresh_token parameter is required.');
     const result = await this.refreshTokens.use(params.refresh_token, client.clientId, params.scope);
-    if (result.outcome === 'invalid_scope') throw new InvalidScopeError(`The scope "${result.scope}" was not granted; a refresh can only narrow the scope.`);
+    if (result.outcome === 'invalid_scope') throw new InvalidScopeError(`The scope '${result.scope}' was not granted; a refresh can only narrow the scope.`);
     if (result.outcome === 'invalid_grant') {
       throw new InvalidGrantError(result.reason === 'expired' ? 'The refresh token has expired.' : 'The refresh token is not valid.');
     }

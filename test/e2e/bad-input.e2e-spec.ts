@@ -12,9 +12,9 @@ import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/t
 
 const GRANT = DEVICE_CODE_GRANT_TYPE;
 const invalidRequest = (description: string | jest.AsymmetricMatcher) => ({ error: 'invalid_request', error_description: description });
-const repeated = (name: string) => invalidRequest(`The "${name}" parameter is repeated.`);
-const notString = (name: string) => invalidRequest(`The "${name}" parameter must be a string.`);
-const tooLong = (name: string, max: number) => invalidRequest(`The "${name}" parameter is longer than ${max} characters.`);
+const repeated = (name: string) => invalidRequest(`The '${name}' parameter is repeated.`);
+const notString = (name: string) => invalidRequest(`The '${name}' parameter must be a string.`);
+const tooLong = (name: string, max: number) => invalidRequest(`The '${name}' parameter is longer than ${max} characters.`);
 const NOT_AN_OBJECT = invalidRequest('The request body must be form-encoded parameters or a JSON object.');
 const UNREADABLE = invalidRequest('The request could not be read.');
 const TOO_LARGE = invalidRequest('The request body is too large.');

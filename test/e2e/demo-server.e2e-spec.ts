@@ -14,17 +14,22 @@ interface RunningDemo {
   stop: () => Promise<void>;
 }
 
-async function startDemo(env: Record<string, string>): Promise<RunningDemo> {
+/** Starts the compiled demo, or with `viaNpm` the README's own command, `npm start`. */
+async function startDemo(env: Record<string, string>, viaNpm = false): Promise<RunningDemo> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, PORT: String(port), ...env },
+  const [command, args] = viaNpm ? ['npm', ['start']] : [process.execPath, [MAIN]];
+  const child: ChildProcess = spawn(command, args, {
+    cwd: join(__dirname, '../..'),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that stopping it also stops what npm started.
+    detached: true,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + (viaNpm ? 60000 : 20000);
   while (!output.includes('Sign in with')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -33,7 +38,7 @@ async function startDemo(env: Record<string, string>): Promise<RunningDemo> {
     url: `http://127.0.0.1:${port}`,
     output: () => output,
     stop: async () => {
-      child.kill('SIGTERM');
+      process.kill(-child.pid!, 'SIGTERM');
       await exited;
     },
   };
@@ -67,6 +72,17 @@ describe('the demo server (npm start)', () => {
     expect(secondKeys).toEqual(firstKeys);
   });
 
+  it('`npm start`, exactly as the README says, builds and serves the demo', async () => {
+    const demo = await startDemo({ DATA_DIR: dataDir }, true);
+    try {
+      const res = await fetch(`${demo.url}/.well-known/oauth-authorization-server`);
+      expect(res.status).toBe(200);
+      expect(demo.output()).toContain('Sign in with: demo / demo');
+    } finally {
+      await demo.stop();
+    }
+  }, 90000);
+
   async function keysAfterRestart(dir: string): Promise<unknown> {
     const demo = await startDemo({ DATA_DIR: dir });
     try {
@@ -90,7 +106,8 @@ describe('the demo server (npm start)', () => {
         ...(database === 'mariadb' ? { DATABASE_URL: process.env.TEST_DATABASE_URL! } : {}),
       });
       try {
-        expect(demo.output()).toContain('Sign in with: carol / pw1, dave / pw2');
+        expect(demo.output()).toContain('Sign in with: carol, dave (passwords from DEMO_USERS)');
+        expect(demo.output()).not.toContain('pw1');
         expect(demo.output()).toContain(`demo on ${adapter}`);
         const res = await fetch(`${demo.url}/oauth/device_authorization`, {
           method: 'POST',

@@ -115,7 +115,7 @@ describe.each(MATRIX)('device authorization endpoint on %s with %s', (database, 
     it('refuses a scope the client is not allowed with 400 invalid_scope and inserts nothing', async () => {
       const res = await requestDeviceCode(t, { client_id: 'demo-cli', scope: 'admin' });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: 'invalid_scope', error_description: 'The scope "admin" is not allowed for this client.' });
+      expect(res.body).toEqual({ error: 'invalid_scope', error_description: "The scope 'admin' is not allowed for this client." });
       expect(res.headers['cache-control']).toBe('no-store');
       expect(await countRows(t)).toBe(0);
     });
@@ -123,14 +123,14 @@ describe.each(MATRIX)('device authorization endpoint on %s with %s', (database, 
     it('refuses a mix of allowed and disallowed scopes', async () => {
       const res = await requestDeviceCode(t, { client_id: 'demo-cli', scope: 'read admin' });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: 'invalid_scope', error_description: 'The scope "admin" is not allowed for this client.' });
+      expect(res.body).toEqual({ error: 'invalid_scope', error_description: "The scope 'admin' is not allowed for this client." });
       expect(await countRows(t)).toBe(0);
     });
 
     it("refuses a scope another client has but this one lacks (tv-app asks for write)", async () => {
       const res = await t.http().post('/oauth/device_authorization').auth('tv-app', CONFIDENTIAL_SECRET).type('form').send({ scope: 'write' });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: 'invalid_scope', error_description: 'The scope "write" is not allowed for this client.' });
+      expect(res.body).toEqual({ error: 'invalid_scope', error_description: "The scope 'write' is not allowed for this client." });
       expect(await countRows(t)).toBe(0);
     });
 
@@ -238,7 +238,7 @@ describe.each(MATRIX)('device authorization endpoint on %s with %s', (database, 
       const res = await t.http().post('/oauth/device_authorization').send({ client_id: 'demo-cli', scope: 'admin' });
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
-      expect(res.body).toEqual({ error: 'invalid_scope', error_description: 'The scope "admin" is not allowed for this client.' });
+      expect(res.body).toEqual({ error: 'invalid_scope', error_description: "The scope 'admin' is not allowed for this client." });
     });
   });
 

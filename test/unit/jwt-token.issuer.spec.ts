@@ -138,10 +138,25 @@ describe('JwtTokenIssuer with a P-256 key', () => {
       .setIssuer(ISSUER)
       .setSubject('alice')
       .setAudience(AUDIENCE)
+      .setJti('j1')
       .setIssuedAt(NOW_S)
       .setExpirationTime(NOW_S + 60)
       .sign(p256.privateKey);
     await expect(issuer.verify(token)).rejects.toThrow('access token lacks sub, client_id or scope');
+  });
+
+  it('rejects a token without exp or jti, which RFC 9068 requires', async () => {
+    const issuer = makeIssuer([{ privateKey: pkcs8(p256.privateKey), kid: 'k1' }]);
+    const base = () =>
+      new SignJWT({ client_id: 'demo-cli', scope: 'read' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
+        .setIssuer(ISSUER)
+        .setSubject('alice')
+        .setAudience(AUDIENCE)
+        .setIssuedAt(NOW_S);
+    await expect(issuer.verify(await base().setJti('j1').sign(p256.privateKey))).rejects.toThrow('missing required "exp" claim');
+    await expect(issuer.verify(await base().setExpirationTime(NOW_S + 60).sign(p256.privateKey))).rejects.toThrow('missing required "jti" claim');
+    await expect(issuer.verify(await base().setJti('j1').setExpirationTime(NOW_S + 60).sign(p256.privateKey))).resolves.toMatchObject({ sub: 'alice' });
   });
 
   it('rejects a tampered payload and garbage', async () => {

@@ -46,21 +46,21 @@ describe('readParams', () => {
     const error = invalidRequest(() => readParams({ client_id: ['a', 'b'] }, LIMITS));
     expect(error.error).toBe('invalid_request');
     expect(error.status).toBe(400);
-    expect(error.description).toBe('The "client_id" parameter is repeated.');
-    expect(invalidRequest(() => readParams({ scope: [] }, LIMITS)).description).toBe('The "scope" parameter is repeated.');
+    expect(error.description).toBe("The 'client_id' parameter is repeated.");
+    expect(invalidRequest(() => readParams({ scope: [] }, LIMITS)).description).toBe("The 'scope' parameter is repeated.");
   });
 
   it.each([[42], [true], [{ a: 1 }], [0], [false]])('a non-string value (%p) is invalid_request', (value) => {
-    expect(invalidRequest(() => readParams({ client_id: value }, LIMITS)).description).toBe('The "client_id" parameter must be a string.');
+    expect(invalidRequest(() => readParams({ client_id: value }, LIMITS)).description).toBe("The 'client_id' parameter must be a string.");
   });
 
   it('a value at the limit is accepted; one character more is invalid_request', () => {
     expect(readParams({ client_id: 'x'.repeat(10) }, LIMITS)).toEqual({ client_id: 'x'.repeat(10) });
     expect(invalidRequest(() => readParams({ client_id: 'x'.repeat(11) }, LIMITS)).description).toBe(
-      'The "client_id" parameter is longer than 10 characters.',
+      "The 'client_id' parameter is longer than 10 characters.",
     );
     expect(invalidRequest(() => readParams({ scope: 's'.repeat(1_000_000) }, LIMITS)).description).toBe(
-      'The "scope" parameter is longer than 20 characters.',
+      "The 'scope' parameter is longer than 20 characters.",
     );
   });
 

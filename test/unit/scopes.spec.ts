@@ -53,11 +53,11 @@ describe('resolveScopes', () => {
     expect(error).toBeInstanceOf(OAuthError);
     expect(error.error).toBe('invalid_scope');
     expect(error.status).toBe(400);
-    expect(error.description).toBe('The scope "delete" is not allowed for this client.');
+    expect(error.description).toBe("The scope 'delete' is not allowed for this client.");
   });
 
   it('is case-sensitive', () => {
-    expect(scopeError('READ').description).toBe('The scope "READ" is not allowed for this client.');
+    expect(scopeError('READ').description).toBe("The scope 'READ' is not allowed for this client.");
   });
 
   it.each(['"read"', 'read\\', 'read "x"', 'rea\td', 'read\nwrite', 'lé', 'read\u0000'])(

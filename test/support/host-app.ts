@@ -1,0 +1,55 @@
+import { DynamicModule, INestApplication, Module, Provider, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { generateKeyPairSync } from 'node:crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { deviceAuthEntities, deviceAuthMigrations, DeviceAuthModuleOptions } from '../../src';
+import { DatabaseKind } from './test-app';
+
+/** Options a host would write, with a fresh signing key; `overrides` changes any of them. */
+export function hostOptions(overrides: Partial<DeviceAuthModuleOptions> = {}): DeviceAuthModuleOptions {
+  return {
+    issuer: 'http://host.test',
+    clients: [{ clientId: 'host-cli', name: 'Host CLI', scopes: ['read'] }],
+    resolveUser: (req) => (req.headers['x-test-user'] ? { id: String(req.headers['x-test-user']) } : null),
+    signInUrl: (returnTo) => `/sign-in?to=${encodeURIComponent(returnTo)}`,
+    csrfSecret: 'host-csrf-secret-that-is-long-enough-1234',
+    signingKeys: [{ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) }],
+    purgeIntervalSeconds: 0,
+    ...overrides,
+  };
+}
+
+/** The host's own TypeORM connection, with the module's entities and migrations. */
+export function hostTypeOrm(database: DatabaseKind): DynamicModule {
+  return TypeOrmModule.forRoot({
+    ...(database === 'mariadb'
+      ? { type: 'mysql' as const, url: process.env.TEST_DATABASE_URL, charset: 'utf8mb4_bin' }
+      : { type: 'better-sqlite3' as const, database: ':memory:' }),
+    entities: deviceAuthEntities,
+    migrations: deviceAuthMigrations,
+    migrationsRun: true,
+  });
+}
+
+export interface HostApp {
+  app: INestApplication;
+  dataSource: DataSource;
+  http(): ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** A Nest application of the host's, on Fastify, importing `imports` (the module under test). */
+export async function startHostApp(imports: (DynamicModule | Type)[], providers: Provider[] = []): Promise<HostApp> {
+  @Module({ imports, providers })
+  class HostModule {}
+  // abortOnError: false makes a boot failure a rejected promise instead of process.exit.
+  const app = await NestFactory.create(HostModule, new FastifyAdapter(), { logger: false, abortOnError: false });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  const dataSource = app.get(DataSource);
+  for (const table of ['device_codes', 'device_auth_rate_limits', 'refresh_tokens', 'device_auth_clients']) await dataSource.query(`DELETE FROM ${table}`);
+  return { app, dataSource, http: () => request(app.getHttpServer()), close: () => app.close() };
+}
