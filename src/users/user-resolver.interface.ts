@@ -14,7 +14,10 @@ export interface DeviceAuthUser {
 /** The raw request of the HTTP adapter in use (Express or Fastify); both expose `headers`. */
 export interface DeviceAuthRequest {
   headers: Record<string, string | string[] | undefined>;
-  [key: string]: unknown;
+  // `any`, not `unknown`: hosts read what their own middleware added (`req.session`, `req.user`)
+  // without casting, whatever adapter and session library they use.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [key: string]: any;
 }
 
 export interface UserResolver {
