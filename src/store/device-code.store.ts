@@ -27,7 +27,7 @@ export interface DeviceAuthorizationResponse {
 
 /** What one poll of the token endpoint found, in the order the spec checks it. */
 export type PollResult =
-  | { outcome: 'issue'; code: DeviceCode }
+  | { outcome: 'authorized'; code: DeviceCode }
   | { outcome: 'authorization_pending' }
   | { outcome: 'slow_down'; interval: number }
   | { outcome: 'access_denied' }
@@ -126,8 +126,8 @@ export class DeviceCodeStore {
 
   /**
    * The token endpoint's lookup and state step, in the spec's order: the code bound to the
-   * client, then expiry (in every state), denied, consumed, authorized (redeemed by exactly one
-   * conditional UPDATE), and pending (throttled: a poll sooner than interval - 0.5 s is slowed).
+   * client, then expiry (in every state), denied, consumed, authorized (the caller then issues
+   * and `redeem`s), and pending (throttled: a poll sooner than interval - 0.5 s is slowed).
    */
   async pollDeviceCode(deviceCode: string, clientId: string): Promise<PollResult> {
     const code = await this.codes.findOneBy({ deviceCodeHash: sha256Hex(deviceCode) });
@@ -140,10 +140,19 @@ export class DeviceCodeStore {
       case 'consumed':
         return { outcome: 'invalid_grant', reason: 'consumed' };
       case 'authorized':
-        return (await this.transition(code, 'consume', now)) ? { outcome: 'issue', code } : { outcome: 'invalid_grant', reason: 'consumed' };
+        return { outcome: 'authorized', code };
       case 'pending':
         return this.throttle(code, now, deviceCode, clientId);
     }
+  }
+
+  /**
+   * Marks an authorized code consumed: one conditional UPDATE, so of any number of concurrent
+   * redemptions exactly one gets true. The caller issues the tokens first and keeps them only
+   * then, so a failure while issuing leaves the code redeemable.
+   */
+  redeem(code: DeviceCode): Promise<boolean> {
+    return this.transition(code, 'consume', this.config.clock.now());
   }
 
   /**

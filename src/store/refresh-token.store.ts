@@ -71,33 +71,46 @@ export class RefreshTokenStore {
   }
 
   /**
-   * Marks the token used, exactly once. Whoever presents it after that (or loses the race for
-   * it) finds it reused, and the family is revoked. `requestedScope` may narrow the grant for
+   * Checks a presented token without using it up. A token already used comes back: a copy is
+   * in someone else's hands, so its family is revoked. `requestedScope` may narrow the grant for
    * the new access token, never widen it; a wider request changes nothing.
    */
-  async use(token: string, clientId: string, requestedScope?: string): Promise<RefreshResult> {
+  async check(token: string, clientId: string, requestedScope?: string): Promise<RefreshResult> {
     const row = await this.find(token, clientId);
     if (!row) return { outcome: 'invalid_grant', reason: 'unknown' };
-    const now = this.config.clock.now();
     if (row.status === 'revoked') return { outcome: 'invalid_grant', reason: 'revoked' };
-    if (row.status === 'active' && row.isExpired(now)) return { outcome: 'invalid_grant', reason: 'expired' };
+    if (row.status === 'used') {
+      await this.reused(row);
+      return { outcome: 'invalid_grant', reason: 'reused' };
+    }
+    if (row.isExpired(this.config.clock.now())) return { outcome: 'invalid_grant', reason: 'expired' };
     const granted = parseScope(row.scope);
     const wanted = requestedScope === undefined ? granted : parseScope(requestedScope);
     const extra = wanted.find((scope) => !granted.includes(scope));
-    if (row.status === 'active' && extra !== undefined) return { outcome: 'invalid_scope', scope: extra };
-    if (row.status === 'active') {
-      const result = await this.tokens
-        .createQueryBuilder()
-        .update(RefreshToken)
-        .set({ status: 'used', usedAt: now })
-        .where("id = :id AND status = 'active'", { id: row.id })
-        .updateEntity(false)
-        .execute();
-      if (result.affected === 1) return { outcome: 'valid', token: row, scope: (wanted.length ? wanted : granted).join(' ') };
-    }
+    if (extra !== undefined) return { outcome: 'invalid_scope', scope: extra };
+    return { outcome: 'valid', token: row, scope: (wanted.length ? wanted : granted).join(' ') };
+  }
+
+  /**
+   * Uses the token up, exactly once: one conditional UPDATE. The loser of a race for it has
+   * presented a used token, so the family is revoked, the winner's new token with it.
+   */
+  async markUsed(row: RefreshToken): Promise<boolean> {
+    const result = await this.tokens
+      .createQueryBuilder()
+      .update(RefreshToken)
+      .set({ status: 'used', usedAt: this.config.clock.now() })
+      .where("id = :id AND status = 'active'", { id: row.id })
+      .updateEntity(false)
+      .execute();
+    if (result.affected === 1) return true;
+    await this.reused(row);
+    return false;
+  }
+
+  private async reused(row: RefreshToken): Promise<void> {
     await this.revokeFamily(row.familyId);
     this.events.emit('refresh_token.reused', { clientId: row.clientId, userId: row.userId });
-    return { outcome: 'invalid_grant', reason: 'reused' };
   }
 
   async revokeFamily(familyId: string): Promise<void> {

@@ -15,6 +15,7 @@ import {
   UnsupportedGrantTypeError,
 } from '../oauth/oauth.errors';
 import { DeviceCodeStore } from '../store/device-code.store';
+import { DeviceCode } from '../entities/device-code.entity';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiJsonEndpoint } from '../openapi/openapi.decorators';
 import { SlowDownErrorBody, TokenBody, TokenParams as TokenParamsModel } from '../openapi/openapi.models';
@@ -68,14 +69,8 @@ export class TokenController {
     if (params.device_code === undefined) throw new InvalidRequestError('The device_code parameter is required.');
     const result = await this.store.pollDeviceCode(params.device_code, client.clientId);
     switch (result.outcome) {
-      case 'issue': {
-        const { userId, clientId, scope } = result.code;
-        // The code is consumed already: a user refused here can never redeem it later.
-        await this.tokens.assertUserValid(userId!);
-        const tokens = await this.tokens.issue({ userId: userId!, clientId, scope }, client);
-        this.events.emit('device_code.redeemed', { clientId, userId: userId!, scope });
-        return tokens;
-      }
+      case 'authorized':
+        return this.redeem(result.code, client);
       case 'authorization_pending':
         throw new AuthorizationPendingError('The user has not yet approved or denied this request.');
       case 'slow_down':
@@ -92,23 +87,50 @@ export class TokenController {
     }
   }
 
-  /** Rotation: the presented token is used up and a new one joins its family. */
+  /**
+   * Tokens first, then the one conditional UPDATE that consumes the code: if issuing fails (the
+   * database blinks), the code stays redeemable and the device's next poll succeeds; if another
+   * request consumed it meanwhile, what was issued here is taken back.
+   */
+  private async redeem(code: DeviceCode, client: DeviceClient): Promise<IssuedTokens> {
+    const grant = { userId: code.userId!, clientId: code.clientId, scope: code.scope };
+    if (!(await this.tokens.isUserValid(grant.userId))) {
+      // Spent all the same: re-enabling the user later does not revive an old approval.
+      await this.store.redeem(code);
+      throw userRefused();
+    }
+    const tokens = await this.tokens.issue(grant, client);
+    if (!(await this.store.redeem(code))) {
+      await this.tokens.discard(tokens);
+      throw new InvalidGrantError('The device code has already been used.');
+    }
+    this.events.emit('device_code.redeemed', grant);
+    return tokens;
+  }
+
+  /**
+   * Rotation: a new token joins the family, then the presented one is used up (exactly once);
+   * losing that race means the token was presented twice, and the family is revoked.
+   */
   private async refresh(client: DeviceClient, params: TokenParams): Promise<IssuedTokens> {
     if (params.refresh_token === undefined) throw new InvalidRequestError('The refresh_token parameter is required.');
-    const result = await this.refreshTokens.use(params.refresh_token, client.clientId, params.scope);
+    const result = await this.refreshTokens.check(params.refresh_token, client.clientId, params.scope);
     if (result.outcome === 'invalid_scope') throw new InvalidScopeError(`The scope '${result.scope}' was not granted; a refresh can only narrow the scope.`);
     if (result.outcome === 'invalid_grant') {
       throw new InvalidGrantError(result.reason === 'expired' ? 'The refresh token has expired.' : 'The refresh token is not valid.');
     }
     const { userId, familyId, scope: familyScope } = result.token;
-    try {
-      await this.tokens.assertUserValid(userId);
-    } catch (error) {
+    if (!(await this.tokens.isUserValid(userId))) {
       await this.refreshTokens.revokeFamily(familyId);
-      throw error;
+      throw userRefused();
     }
     const tokens = await this.tokens.issue({ userId, clientId: client.clientId, scope: result.scope }, client, { familyId, scope: familyScope });
+    if (!(await this.refreshTokens.markUsed(result.token))) throw new InvalidGrantError('The refresh token is not valid.');
     this.events.emit('refresh_token.rotated', { clientId: client.clientId, userId });
     return tokens;
   }
+}
+
+function userRefused(): InvalidGrantError {
+  return new InvalidGrantError('The user of this grant is no longer allowed to sign in.');
 }

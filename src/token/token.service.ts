@@ -2,14 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DeviceClient } from '../clients/client.interface';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
-import { InvalidGrantError } from '../oauth/oauth.errors';
 import { RefreshTokenStore } from '../store/refresh-token.store';
 import { IssuedTokens, TokenGrant, TokenIssuer } from './token-issuer.interface';
 
 /**
  * Turns a grant into the token response: the access token from the (replaceable) issuer, and a
- * refresh token from the store when the client may have one. The host's `validateUser` hook is
- * asked first, so a user disabled after approving gets nothing.
+ * refresh token from the store when the client may have one; and the host's `validateUser`
+ * hook, asked before anything is issued, so a user disabled after approving gets nothing.
  */
 @Injectable()
 export class TokenService {
@@ -19,9 +18,9 @@ export class TokenService {
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
   ) {}
 
-  /** Throws invalid_grant when the host no longer accepts the user. */
-  async assertUserValid(userId: string): Promise<void> {
-    if (!(await this.config.validateUser(userId))) throw new InvalidGrantError('The user of this grant is no longer allowed to sign in.');
+  /** False when the host's `validateUser` no longer accepts the user. */
+  async isUserValid(userId: string): Promise<boolean> {
+    return Boolean(await this.config.validateUser(userId));
   }
 
   /**
@@ -35,5 +34,12 @@ export class TokenService {
       ? await this.refreshTokens.issue({ ...grant, scope: refresh.scope }, refresh.familyId)
       : await this.refreshTokens.issue(grant);
     return { ...tokens, refresh_token: refreshToken };
+  }
+
+  /** Takes back what `issue` stored when the grant was lost to a concurrent request. */
+  async discard(tokens: IssuedTokens): Promise<void> {
+    if (tokens.refresh_token === undefined) return;
+    const row = await this.refreshTokens.find(tokens.refresh_token);
+    if (row) await this.refreshTokens.revokeFamily(row.familyId);
   }
 }
