@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, LessThanOrEqual, Repository } from 'typeorm';
+import { LessThanOrEqual, Repository } from 'typeorm';
 import { generateDeviceCode, sha256Hex } from '../codes/device-code';
 import { formatUserCode, generateUserCode, isWellFormedUserCode, normalizeUserCode } from '../codes/user-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
@@ -8,6 +8,7 @@ import type { DeviceAuthConfig } from '../device-auth.options';
 import { DeviceCode, DeviceCodeAction } from '../entities/device-code.entity';
 import { RateLimitCounter } from '../entities/rate-limit.entity';
 import { isUniqueViolation } from './db-errors';
+import { deleteExpired } from './delete-expired';
 
 /** Where and how the device asked; shown on the confirmation page. */
 export interface DeviceRequestContext {
@@ -35,7 +36,6 @@ export type PollResult =
   | { outcome: 'invalid_grant'; reason: 'unknown' | 'consumed' };
 
 const INSERT_ATTEMPTS = 5;
-const PURGE_BATCH = 1000;
 
 /**
  * Every device-code operation. Each state change is a single conditional UPDATE, so the
@@ -161,14 +161,7 @@ export class DeviceCodeStore {
    */
   async purgeExpired(): Promise<number> {
     const now = this.config.clock.now();
-    let purged = 0;
-    for (;;) {
-      const batch = await this.codes.find({ select: { id: true }, where: { expiresAt: LessThanOrEqual(now) }, take: PURGE_BATCH });
-      if (batch.length === 0) break;
-      await this.codes.delete({ id: In(batch.map((row) => row.id)) });
-      purged += batch.length;
-      if (batch.length < PURGE_BATCH) break;
-    }
+    const purged = await deleteExpired(this.codes, now);
     await this.counters.delete({ windowEndsAt: LessThanOrEqual(now) });
     if (purged > 0) this.logger.log(`purged ${purged} expired device codes`);
     return purged;

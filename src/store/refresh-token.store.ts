@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { In, LessThanOrEqual, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { sha256Hex } from '../codes/device-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { RefreshToken } from '../entities/refresh-token.entity';
+import { deleteExpired } from './delete-expired';
 import { DeviceAuthEvents } from '../events/device-auth.events';
 import type { TokenGrant } from '../token/token-issuer.interface';
 import { parseScope } from '../clients/scopes';
@@ -16,7 +17,6 @@ export type RefreshResult =
   | { outcome: 'invalid_scope'; scope: string }
   | { outcome: 'invalid_grant'; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
 
-const PURGE_BATCH = 1000;
 
 /**
  * Opaque refresh tokens, stored as SHA-256 only. Use rotates: the presented token is marked used
@@ -125,15 +125,6 @@ export class RefreshTokenStore {
 
   /** Deletes expired tokens in bounded batches; their families can no longer be used anyway. */
   async purgeExpired(): Promise<number> {
-    const now = this.config.clock.now();
-    let purged = 0;
-    for (;;) {
-      const batch = await this.tokens.find({ select: { id: true }, where: { expiresAt: LessThanOrEqual(now) }, take: PURGE_BATCH });
-      if (batch.length === 0) break;
-      await this.tokens.delete({ id: In(batch.map((row) => row.id)) });
-      purged += batch.length;
-      if (batch.length < PURGE_BATCH) break;
-    }
-    return purged;
+    return deleteExpired(this.tokens, this.config.clock.now());
   }
 }
