@@ -1,0 +1,57 @@
+import { DeviceCodeStore, RefreshTokenStore } from '../../src';
+import { startFlow } from '../support/flow';
+import { DATABASES, startTestApp, TestApp } from '../support/test-app';
+
+describe.each(DATABASES)('purgeExpired on %s', (database) => {
+  let t: TestApp;
+  let store: DeviceCodeStore;
+
+  beforeAll(async () => {
+    t = await startTestApp(database, 'fastify');
+    store = t.app.get(DeviceCodeStore);
+  });
+  afterAll(() => t.close());
+  beforeEach(() => t.clearTables());
+
+  const statuses = async () =>
+    (await t.dataSource.query('SELECT user_code, status FROM device_codes ORDER BY id')) as { user_code: string; status: string }[];
+
+  it('deletes codes past their expiry in every state, and never a live one', async () => {
+    const old = await startFlow(t);
+    await t.dataSource.query("UPDATE device_codes SET status = 'authorized', user_id = 'alice'");
+    t.clock.advance(600_000);
+    const young = await startFlow(t);
+    t.clock.advance(300_000); // old is now exactly 900 s old: expired; young is 300 s old
+    expect(await store.purgeExpired()).toBe(1);
+    expect(await statuses()).toEqual([{ user_code: young.user_code.replace('-', ''), status: 'pending' }]);
+    expect(old.user_code).not.toBe(young.user_code);
+  });
+
+  it('works through thousands of rows in batches and reports how many went', async () => {
+    const now = t.clock.now();
+    const values = Array.from({ length: 2500 }, (_, i) => `('${i.toString(16).padStart(64, '0')}', 'U${String(i).padStart(7, '0')}', 'demo-cli', 'read', 'denied', 5, ${now - 1000}, ${now - 901_000})`);
+    for (let i = 0; i < values.length; i += 500) {
+      await t.dataSource.query(
+        `INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, interval_seconds, expires_at, created_at) VALUES ${values.slice(i, i + 500).join(', ')}`,
+      );
+    }
+    const live = await startFlow(t);
+    expect(await store.purgeExpired()).toBe(2500);
+    expect(await statuses()).toEqual([{ user_code: live.user_code.replace('-', ''), status: 'pending' }]);
+  });
+
+  it('also clears closed rate-limit windows and expired refresh tokens', async () => {
+    const refresh = t.app.get(RefreshTokenStore);
+    await refresh.issue({ userId: 'alice', clientId: 'refresh-cli', scope: 'read' });
+    t.clock.advance(30 * 24 * 3600 * 1000);
+    await refresh.issue({ userId: 'bob', clientId: 'refresh-cli', scope: 'read' });
+    const now = t.clock.now();
+    await t.dataSource.query(
+      `INSERT INTO device_auth_rate_limits (bucket_key, hits, window_ends_at) VALUES ('${'a'.repeat(64)}', 3, ${now}), ('${'b'.repeat(64)}', 1, ${now + 60_000})`,
+    );
+    expect(await store.purgeExpired()).toBe(0);
+    expect(await t.dataSource.query('SELECT hits FROM device_auth_rate_limits')).toEqual([{ hits: 1 }]);
+    expect(await refresh.purgeExpired()).toBe(1);
+    expect(await t.dataSource.query('SELECT user_id FROM refresh_tokens')).toEqual([{ user_id: 'bob' }]);
+  });
+});
