@@ -72,21 +72,20 @@ export class VerificationService {
 
   /** Records approve or deny; exactly one decision can ever win for a code. */
   async decide(decision: Decision, user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ clientId: string; clientName: string }> {
-    let won = false;
-    const code = await this.guarded(user, ip, async () => {
-      won =
-        decision === 'approve'
-          ? await this.store.authorizeDeviceCode(userCodeInput, user.id)
-          : await this.store.denyDeviceCode(userCodeInput, user.id);
-      return this.store.findByUserCode(userCodeInput);
-    });
-    if (!won) this.assertUndecided(code);
-    if (!won || code.userId !== user.id) {
+    // The same checks as the confirmation page (limit, state, the client still registered) ...
+    const { code, client } = await this.lookUp(user, ip, userCodeInput);
+    // ... then the one conditional UPDATE that decides; a concurrent decision may have won since.
+    const won =
+      decision === 'approve'
+        ? await this.store.authorizeDeviceCode(userCodeInput, user.id)
+        : await this.store.denyDeviceCode(userCodeInput, user.id);
+    if (!won) {
+      const current = await this.store.findByUserCode(userCodeInput);
+      if (current) this.assertUndecided(current);
       throw new VerificationError(409, 'code_already_used', 'This code was already used', 'Someone decided on this code a moment ago. Start again on your device.');
     }
-    const client = await this.clients.findClient(code.clientId);
     this.events.emit(decision === 'approve' ? 'device_code.approved' : 'device_code.denied', { clientId: code.clientId, userId: user.id });
-    return { clientId: code.clientId, clientName: client?.name ?? code.clientId };
+    return { clientId: client.clientId, clientName: client.name };
   }
 
   private assertUndecided(code: DeviceCode): void {

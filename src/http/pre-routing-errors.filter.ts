@@ -58,7 +58,8 @@ class MethodNotAllowedError extends InvalidRequestError {
   }
 }
 
+/** The path as Express routes it too: case-insensitive, a trailing slash ignored. */
 function pathOf(request: RawRequest): string | undefined {
   const url = request?.originalUrl ?? request?.url;
-  return typeof url === 'string' ? url.split('?')[0] : undefined;
+  return typeof url === 'string' ? url.split('?')[0].toLowerCase().replace(/(.)\/+$/, '$1') : undefined;
 }

@@ -1,6 +1,9 @@
 import { applyDecorators, Type } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { OAuthErrorBody } from './openapi.models';
+
+/** An error status: its description, and the body shapes when more than the plain OAuth error. */
+export type ErrorDoc = string | { description: string; bodies: Type[] };
 
 /** Every JSON endpoint's error answer, common to all of them. */
 const COMMON_ERRORS: Record<number, string> = {
@@ -10,13 +13,17 @@ const COMMON_ERRORS: Record<number, string> = {
 };
 
 /** Documents a JSON endpoint: its summary, parameters, success body and OAuth-shaped errors. */
-export function ApiJsonEndpoint(summary: string, params: Type | undefined, ok: Type, errors: Record<number, string> = {}) {
+export function ApiJsonEndpoint(summary: string, params: Type | undefined, ok: Type, errors: Record<number, ErrorDoc> = {}) {
+  const extraModels = Object.values(errors).flatMap((doc) => (typeof doc === 'string' ? [] : doc.bodies));
   return applyDecorators(
     ApiOperation({ summary }),
+    ApiExtraModels(OAuthErrorBody, ...extraModels),
     ...(params ? [ApiConsumes('application/x-www-form-urlencoded', 'application/json'), ApiBody({ type: params })] : []),
     ApiOkResponse({ type: ok }),
-    ...Object.entries({ ...COMMON_ERRORS, ...errors }).map(([status, description]) =>
-      ApiResponse({ status: Number(status), description, type: OAuthErrorBody }),
+    ...Object.entries({ ...COMMON_ERRORS, ...errors }).map(([status, doc]) =>
+      typeof doc === 'string'
+        ? ApiResponse({ status: Number(status), description: doc, type: OAuthErrorBody })
+        : ApiResponse({ status: Number(status), description: doc.description, schema: { oneOf: doc.bodies.map((body) => ({ $ref: getSchemaPath(body) })) } }),
     ),
   );
 }

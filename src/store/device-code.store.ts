@@ -218,7 +218,6 @@ export class DeviceCodeStore {
 
     const increment = this.config.slowDownIncrementSeconds;
     const cap = this.config.maxPollIntervalSeconds;
-    const interval = Math.min(code.intervalSeconds + increment, cap);
     // Grown in SQL, not from the value read above, so parallel slow_downs each add theirs.
     const slowed = await this.codes
       .createQueryBuilder()
@@ -227,7 +226,9 @@ export class DeviceCodeStore {
       .where("id = :id AND status = 'pending' AND expires_at > :now", { id: code.id, now, increment, cap })
       .updateEntity(false)
       .execute();
-    if (slowed.affected === 1) return { outcome: 'slow_down', interval };
+    // The interval actually stored (parallel slow_downs may each have added theirs) is the one
+    // to tell the device; reading it back costs a statement on this slow path only.
+    if (slowed.affected === 1) return { outcome: 'slow_down', interval: (await this.codes.findOneByOrFail({ id: code.id })).intervalSeconds };
     return this.pollDeviceCode(deviceCode, clientId);
   }
 }

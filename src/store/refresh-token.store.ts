@@ -113,14 +113,16 @@ export class RefreshTokenStore {
     this.events.emit('refresh_token.reused', { clientId: row.clientId, userId: row.userId });
   }
 
-  async revokeFamily(familyId: string): Promise<void> {
-    await this.tokens
+  /** Revokes every token of the family still usable; returns how many that was. */
+  async revokeFamily(familyId: string): Promise<number> {
+    const result = await this.tokens
       .createQueryBuilder()
       .update(RefreshToken)
       .set({ status: 'revoked' })
       .where("family_id = :familyId AND status <> 'revoked'", { familyId })
       .updateEntity(false)
       .execute();
+    return result.affected ?? 0;
   }
 
   /** Deletes expired tokens in bounded batches; their families can no longer be used anyway. */

@@ -51,8 +51,7 @@ export class RevocationController {
     const { token, client } = await this.read(request, body);
     const refresh = await this.refreshTokens.find(token, client.clientId);
     if (refresh) {
-      await this.refreshTokens.revokeFamily(refresh.familyId);
-      this.events.emit('refresh_token.revoked', { clientId: client.clientId, userId: refresh.userId });
+      if ((await this.refreshTokens.revokeFamily(refresh.familyId)) > 0) this.events.emit('refresh_token.revoked', { clientId: client.clientId, userId: refresh.userId });
       return {};
     }
     if (await this.isAccessToken(token)) {

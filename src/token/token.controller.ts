@@ -16,9 +16,9 @@ import {
 } from '../oauth/oauth.errors';
 import { DeviceCodeStore } from '../store/device-code.store';
 import { DeviceCode } from '../entities/device-code.entity';
-import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { ApiJsonEndpoint } from '../openapi/openapi.decorators';
-import { SlowDownErrorBody, TokenBody, TokenParams as TokenParamsModel } from '../openapi/openapi.models';
+import { OAuthErrorBody, SlowDownErrorBody, TokenBody, TokenParams as TokenParamsModel } from '../openapi/openapi.models';
 import { RefreshTokenStore } from '../store/refresh-token.store';
 import { DeviceAuthEvents } from '../events/device-auth.events';
 import { DeviceAuthRequest } from '../users/user-resolver.interface';
@@ -47,10 +47,12 @@ export class TokenController {
 
   @Post('token')
   @ApiJsonEndpoint('Token endpoint: redeem a device code (RFC 8628 §3.4) or refresh (RFC 6749 §6)', TokenParamsModel, TokenBody, {
-    400: 'authorization_pending, slow_down (with interval), access_denied, expired_token, invalid_grant, invalid_scope, unsupported_grant_type, invalid_request',
+    400: {
+      description: 'authorization_pending, slow_down (with interval), access_denied, expired_token, invalid_grant, invalid_scope, unsupported_grant_type, invalid_request',
+      bodies: [OAuthErrorBody, SlowDownErrorBody],
+    },
     401: 'invalid_client (with WWW-Authenticate when HTTP Basic was used)',
   })
-  @ApiResponse({ status: 400, description: 'slow_down', type: SlowDownErrorBody })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
