@@ -14,7 +14,7 @@ import {
 } from '../../src';
 import { csrfFrom } from '../support/flow';
 import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
-import { DATABASES } from '../support/test-app';
+import { MATRIX } from '../support/test-app';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const START = Date.UTC(2026, 11, 3, 12, 0, 0);
@@ -51,13 +51,13 @@ async function decideViaApi(http: Http, user: string, userCode: string, decision
   return http().post(`/device/api/${decision}`).set('x-test-user', user).set('X-CSRF-Token', session.body.csrf_token).send({ user_code: userCode });
 }
 
-describe.each(DATABASES)("clientRegistry: 'database' on %s", (database) => {
+describe.each(MATRIX)("clientRegistry: 'database' on %s with %s", (database, adapter) => {
   let host: HostApp;
   let registry: TypeOrmClientRegistry;
   const clock = testClock();
 
   beforeAll(async () => {
-    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ clients: undefined, clientRegistry: 'database', clock }))]);
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ clients: undefined, clientRegistry: 'database', clock }))], [], adapter);
     registry = host.app.get(TypeOrmClientRegistry);
   });
   afterAll(() => host.close());
@@ -275,7 +275,7 @@ class HeaderUserResolver implements UserResolver {
   }
 }
 
-describe.each(DATABASES)('pluggable parts on %s', (database) => {
+describe.each(MATRIX)('pluggable parts on %s with %s', (database, adapter) => {
   let host: HostApp | undefined;
   afterEach(async () => {
     await host?.close();
@@ -284,7 +284,7 @@ describe.each(DATABASES)('pluggable parts on %s', (database) => {
 
   it('a custom ClientRegistry object is used', async () => {
     const clients = new MemoryClientRegistry();
-    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ clients: undefined, clientRegistry: clients }))]);
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ clients: undefined, clientRegistry: clients }))], [], adapter);
     expect(host.app.get(ClientRegistry)).toBe(clients);
 
     const metadata = await host.http().get('/.well-known/oauth-authorization-server');
@@ -320,7 +320,7 @@ describe.each(DATABASES)('pluggable parts on %s', (database) => {
       DeviceAuthModule.forRoot(
         hostOptions({ resolveUser: undefined, signInUrl: undefined, userResolver: new HeaderUserResolver(), pageRenderer: new OurPageRenderer() }),
       ),
-    ]);
+    ], [], adapter);
     const http = host.http;
 
     const anonymous = await http().get('/device');

@@ -1,7 +1,7 @@
 import { DeviceAuthEvents } from '../../src';
 import { CapturingLogger, EVENT_NAMES, EventRecorder, RecordedEvent } from '../support/events';
 import { csrfFrom, decideViaPages, poll, requestDeviceCode, signIn, startFlow } from '../support/flow';
-import { DATABASES, startTestApp, TestApp } from '../support/test-app';
+import { MATRIX, startTestApp, TestApp } from '../support/test-app';
 
 const REFRESH_CLIENT = { client_id: 'refresh-cli' };
 /** The requests come over loopback IPv4: the app listens on 127.0.0.1. */
@@ -26,14 +26,14 @@ function userCodeForms(userCode: string): string[] {
   return [userCode, userCode.replace('-', ''), userCode.toLowerCase(), userCode.replace('-', '').toLowerCase()];
 }
 
-describe.each(DATABASES)('events on %s', (database) => {
+describe.each(MATRIX)('events on %s with %s', (database, adapter) => {
   describe('the flow', () => {
     let t: TestApp;
     let events: DeviceAuthEvents;
     let recorder: EventRecorder;
 
     beforeAll(async () => {
-      t = await startTestApp(database, 'fastify');
+      t = await startTestApp(database, adapter);
       await t.app.listen(0, '127.0.0.1');
       events = t.app.get(DeviceAuthEvents);
       recorder = new EventRecorder(events);
@@ -248,7 +248,7 @@ describe.each(DATABASES)('events on %s', (database) => {
 
     beforeAll(async () => {
       logger = new CapturingLogger();
-      t = await startTestApp(database, 'fastify', {}, logger);
+      t = await startTestApp(database, adapter, {}, logger);
     });
     afterAll(() => t.close());
     beforeEach(() => t.clearTables());
@@ -328,7 +328,7 @@ describe.each(DATABASES)('events on %s', (database) => {
     let recorder: EventRecorder;
 
     beforeAll(async () => {
-      t = await startTestApp(database, 'fastify', { DEVICE_AUTHORIZATION_RATE_LIMIT: '1', VERIFICATION_FAILURE_LIMIT: '1' });
+      t = await startTestApp(database, adapter, { DEVICE_AUTHORIZATION_RATE_LIMIT: '1', VERIFICATION_FAILURE_LIMIT: '1' });
       await t.app.listen(0, '127.0.0.1');
       recorder = new EventRecorder(t.app.get(DeviceAuthEvents));
     });

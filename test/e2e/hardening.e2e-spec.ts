@@ -2,7 +2,7 @@ import { BadRequestException, Body, Controller, Module, Post } from '@nestjs/com
 import { DeviceAuthModule } from '../../src';
 import { csrfFrom, decideViaPages, poll, signIn, startFlow } from '../support/flow';
 import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
-import { DATABASES, MATRIX, startTestApp, TestApp } from '../support/test-app';
+import { MATRIX, startTestApp, TestApp } from '../support/test-app';
 
 /** RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E only. */
 const RFC_ERROR_TEXT = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
@@ -262,11 +262,11 @@ class AdminController {
 @Module({ controllers: [AdminController] })
 class AdminModule {}
 
-describe.each(DATABASES)("the host's own routes on %s keep the host's error handling", (database) => {
+describe.each(MATRIX)("the host's own routes on %s keep the host's error handling with %s", (database, adapter) => {
   let host: HostApp;
 
   beforeAll(async () => {
-    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions()), AdminModule]);
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions()), AdminModule], [], adapter);
   });
   afterAll(() => host.close());
 

@@ -1,5 +1,5 @@
 import { LoggerService } from '@nestjs/common';
-import { CONFIDENTIAL_SECRET, DATABASES, startTestApp, TestApp } from '../support/test-app';
+import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/test-app';
 import { decideViaPages, poll, requestDeviceCode, signIn, startFlow } from '../support/flow';
 
 /** Keeps every line the application logs, at every level. */
@@ -18,12 +18,12 @@ class RecordingLogger implements LoggerService {
   }
 }
 
-describe.each(DATABASES)('flow events in the log on %s', (database) => {
+describe.each(MATRIX)('flow events in the log on %s with %s', (database, adapter) => {
   let t: TestApp;
   const logger = new RecordingLogger();
 
   beforeAll(async () => {
-    t = await startTestApp(database, 'fastify', { DEVICE_AUTHORIZATION_RATE_LIMIT: '2', VERIFICATION_FAILURE_LIMIT: '1' }, logger);
+    t = await startTestApp(database, adapter, { DEVICE_AUTHORIZATION_RATE_LIMIT: '2', VERIFICATION_FAILURE_LIMIT: '1' }, logger);
   });
   afterAll(() => t.close());
   beforeEach(async () => {

@@ -1,13 +1,13 @@
 import { DeviceCodeStore, RefreshTokenStore } from '../../src';
 import { startFlow } from '../support/flow';
-import { DATABASES, startTestApp, TestApp } from '../support/test-app';
+import { MATRIX, startTestApp, TestApp } from '../support/test-app';
 
-describe.each(DATABASES)('purgeExpired on %s', (database) => {
+describe.each(MATRIX)('purgeExpired on %s with %s', (database, adapter) => {
   let t: TestApp;
   let store: DeviceCodeStore;
 
   beforeAll(async () => {
-    t = await startTestApp(database, 'fastify');
+    t = await startTestApp(database, adapter);
     store = t.app.get(DeviceCodeStore);
   });
   afterAll(() => t.close());

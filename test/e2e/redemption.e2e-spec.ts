@@ -1,7 +1,7 @@
 import { DeviceAuthModule, IssuedTokens, TokenGrant, TokenIssuer, VerifiedAccessToken } from '../../src';
 import { DEVICE_CODE_GRANT_TYPE } from '../support/flow';
 import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
-import { DATABASES } from '../support/test-app';
+import { MATRIX } from '../support/test-app';
 
 /** An issuer whose next `issue` fails, as when the database or a key service blinks. */
 class FlakyIssuer implements TokenIssuer {
@@ -19,7 +19,7 @@ class FlakyIssuer implements TokenIssuer {
   }
 }
 
-describe.each(DATABASES)('a failure while issuing tokens on %s', (database) => {
+describe.each(MATRIX)('a failure while issuing tokens on %s with %s', (database, adapter) => {
   let host: HostApp;
   const issuer = new FlakyIssuer();
 
@@ -29,7 +29,7 @@ describe.each(DATABASES)('a failure while issuing tokens on %s', (database) => {
       DeviceAuthModule.forRoot(
         hostOptions({ clients: [{ clientId: 'host-cli', name: 'Host CLI', scopes: ['read'], refreshTokens: true }], tokenIssuer: issuer }),
       ),
-    ]);
+    ], [], adapter);
   });
   afterAll(() => host.close());
 

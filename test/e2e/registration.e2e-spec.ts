@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { DeviceAuthModule, DeviceAuthModuleOptions, DeviceCodeStore } from '../../src';
 import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
-import { DATABASES } from '../support/test-app';
+import { MATRIX } from '../support/test-app';
 
 const SETTINGS = Symbol('SETTINGS');
 
@@ -32,7 +32,7 @@ class FeatureService {
 @Module({ providers: [FeatureService] })
 class FeatureModule {}
 
-describe.each(DATABASES)('registering DeviceAuthModule on %s', (database) => {
+describe.each(MATRIX)('registering DeviceAuthModule on %s with %s', (database, adapter) => {
   let host: HostApp | undefined;
   afterEach(async () => {
     await host?.close();
@@ -52,7 +52,7 @@ describe.each(DATABASES)('registering DeviceAuthModule on %s', (database) => {
   }
 
   it('forRoot(options)', async () => {
-    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions())]);
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions())], [], adapter);
     await expectWorking('http://host.test');
   });
 
@@ -64,7 +64,7 @@ describe.each(DATABASES)('registering DeviceAuthModule on %s', (database) => {
         inject: [SETTINGS],
         useFactory: (settings: { issuer: string }) => hostOptions({ issuer: settings.issuer }),
       }),
-    ]);
+    ], [], adapter);
     await expectWorking('http://configured.test');
   });
 
@@ -72,7 +72,7 @@ describe.each(DATABASES)('registering DeviceAuthModule on %s', (database) => {
     host = await startHostApp([
       hostTypeOrm(database),
       DeviceAuthModule.forRootAsync({ imports: [SettingsModule], useClass: OptionsFromSettings }),
-    ]);
+    ], [], adapter);
     await expectWorking('http://configured.test');
   });
 
@@ -80,12 +80,12 @@ describe.each(DATABASES)('registering DeviceAuthModule on %s', (database) => {
     host = await startHostApp([
       hostTypeOrm(database),
       DeviceAuthModule.forRootAsync({ imports: [OptionsFactoryModule], useExisting: OptionsFromSettings }),
-    ]);
+    ], [], adapter);
     await expectWorking('http://configured.test');
   });
 
   it('isGlobal makes the store injectable in modules that do not import it', async () => {
-    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot({ ...hostOptions(), isGlobal: true }), FeatureModule]);
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot({ ...hostOptions(), isGlobal: true }), FeatureModule], [], adapter);
     const feature = host.app.get(FeatureService);
     expect(feature.store).toBeInstanceOf(DeviceCodeStore);
     const created = await feature.store.createDeviceCode('host-cli', 'read');
@@ -97,22 +97,23 @@ describe.each(DATABASES)('registering DeviceAuthModule on %s', (database) => {
 // so these run on the in-memory SQLite database only.
 describe('DeviceAuthModule registration that must fail at boot', () => {
   const database = 'sqlite' as const;
+  const adapter = 'fastify' as const;
 
   it('without isGlobal the store is not visible outside', async () => {
-    await expect(startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions()), FeatureModule])).rejects.toThrow(
+    await expect(startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions()), FeatureModule], [], adapter)).rejects.toThrow(
       /DeviceCodeStore/,
     );
   });
 
   it('refuses bad options at boot with a message that says what to fix', async () => {
-    await expect(startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ csrfSecret: 'short' }))])).rejects.toThrow(
+    await expect(startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ csrfSecret: 'short' }))], [], adapter)).rejects.toThrow(
       'DeviceAuthModule options: csrfSecret must be a string of at least 32 characters.',
     );
     await expect(
       startHostApp([
         hostTypeOrm(database),
         DeviceAuthModule.forRootAsync({ useFactory: () => hostOptions({ issuer: 'auth.example.com' }) }),
-      ]),
+      ], [], adapter),
     ).rejects.toThrow('DeviceAuthModule options: issuer "auth.example.com" is not a URL; give the public base URL, e.g. "https://auth.example.com".');
   });
 });

@@ -1,12 +1,13 @@
 import { DynamicModule, INestApplication, Module, Provider, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { deviceAuthEntities, deviceAuthMigrations, DeviceAuthModuleOptions } from '../../src';
-import { DatabaseKind } from './test-app';
+import { AdapterKind, DatabaseKind } from './test-app';
 
 /** Options a host would write, with a fresh signing key; `overrides` changes any of them. */
 export function hostOptions(overrides: Partial<DeviceAuthModuleOptions> = {}): DeviceAuthModuleOptions {
@@ -41,14 +42,14 @@ export interface HostApp {
   close(): Promise<void>;
 }
 
-/** A Nest application of the host's, on Fastify, importing `imports` (the module under test). */
-export async function startHostApp(imports: (DynamicModule | Type)[], providers: Provider[] = []): Promise<HostApp> {
+/** A Nest application of the host's, importing `imports` (the module under test), on either adapter. */
+export async function startHostApp(imports: (DynamicModule | Type)[], providers: Provider[] = [], adapter: AdapterKind = 'fastify'): Promise<HostApp> {
   @Module({ imports, providers })
   class HostModule {}
   // abortOnError: false makes a boot failure a rejected promise instead of process.exit.
-  const app = await NestFactory.create(HostModule, new FastifyAdapter(), { logger: false, abortOnError: false });
+  const app = await NestFactory.create(HostModule, adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false, abortOnError: false });
   await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const dataSource = app.get(DataSource);
   for (const table of ['device_codes', 'device_auth_rate_limits', 'refresh_tokens', 'device_auth_clients']) await dataSource.query(`DELETE FROM ${table}`);
   return { app, dataSource, http: () => request(app.getHttpServer()), close: () => app.close() };
