@@ -288,10 +288,10 @@ describe.each(MATRIX)("the host's own routes on %s keep the host's error handlin
     expect({ status: get.status, body: get.body }).toEqual({ status: 404, body: { statusCode: 404, error: 'Not Found', message: 'Cannot GET /admin/device' } });
     expect(get.headers.allow).toBeUndefined();
     const malformed = await host.http().post('/admin/device').set('Content-Type', 'application/json').send('{"a":');
-    expect({ status: malformed.status, body: malformed.body }).toEqual({
-      status: 400,
-      body: { statusCode: 400, message: "Body is not valid JSON but content-type is set to 'application/json'" },
-    });
+    // Nest's own answer, whose wording differs by adapter; never the module's OAuth or page format.
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toEqual(expect.objectContaining({ statusCode: 400, message: expect.any(String) }));
+    expect(malformed.body.error_description).toBeUndefined();
     expect(malformed.headers['content-type']).toMatch(/^application\/json/);
   });
 
