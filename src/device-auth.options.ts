@@ -59,6 +59,14 @@ export interface DeviceAuthModuleOptions {
   scopeDescriptions?: Record<string, string>;
   /** How often expired rows are purged, in seconds; 0 leaves purging to the host. */
   purgeIntervalSeconds?: number;
+  /** The most rows one purge statement deletes, so a large purge never holds long locks. */
+  purgeBatchSize?: number;
+  /**
+   * How long a code is kept after it expired or was denied or redeemed, in seconds (default
+   * 600): a late poll still gets the precise answer (`expired_token`, `access_denied`)
+   * rather than `invalid_grant` for a code that is gone.
+   */
+  purgeRetentionSeconds?: number;
   clock?: Clock;
 }
 
@@ -77,6 +85,8 @@ export interface DeviceAuthConfig {
   verificationFailureWindowSeconds: number;
   scopeDescriptions: Record<string, string>;
   purgeIntervalSeconds: number;
+  purgeBatchSize: number;
+  purgeRetentionSeconds: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   validateUser: (userId: string) => boolean | Promise<boolean>;
@@ -131,6 +141,8 @@ export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfi
     verificationFailureWindowSeconds: 15 * 60,
     scopeDescriptions: options.scopeDescriptions ?? {},
     purgeIntervalSeconds: nonNegativeInt('purgeIntervalSeconds', options.purgeIntervalSeconds, 300),
+    purgeBatchSize: positiveInt('purgeBatchSize', options.purgeBatchSize, 1000),
+    purgeRetentionSeconds: nonNegativeInt('purgeRetentionSeconds', options.purgeRetentionSeconds, 600),
     accessTokenTtlSeconds: positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 3600),
     refreshTokenTtlSeconds: positiveInt('refreshTokenTtlSeconds', options.refreshTokenTtlSeconds, 30 * 24 * 3600),
     validateUser: validateUserHook(options.validateUser),

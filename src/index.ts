@@ -24,7 +24,7 @@ export type { RefreshTokenStatus } from './entities/refresh-token.entity';
 export { CreateDeviceAuthTables1764780000000, CreateRefreshTokens1764790000000, CreateDeviceAuthClients1764800000000 };
 
 // Stores
-export { DeviceCodeStore } from './store/device-code.store';
+export { DeviceCodeStore, UserCodesExhaustedError } from './store/device-code.store';
 export type { DeviceAuthorizationResponse, DeviceRequestContext, PollResult } from './store/device-code.store';
 export { RefreshTokenStore } from './store/refresh-token.store';
 export { USER_CODE_PRESETS, formatUserCode, generateUserCode, normalizeUserCode } from './codes/user-code';

@@ -33,6 +33,9 @@ export class AppModule {
           pollIntervalSeconds: config.pollIntervalSeconds,
           deviceAuthorizationRateLimit: config.deviceAuthorizationRateLimit,
           verificationFailureLimit: config.verificationFailureLimit,
+          purgeIntervalSeconds: config.purgeIntervalSeconds,
+          purgeBatchSize: config.purgeBatchSize,
+          purgeRetentionSeconds: config.purgeRetentionSeconds,
           scopeDescriptions: { read: 'Read your data', write: 'Change your data' },
           // A user removed from DEMO_USERS (or from the running map) gets no more tokens.
           validateUser: (userId) => config.users.has(userId),

@@ -16,6 +16,9 @@ export interface DemoConfig {
   httpAdapter: 'fastify' | 'express';
   deviceAuthorizationRateLimit?: number;
   verificationFailureLimit?: number;
+  purgeIntervalSeconds?: number;
+  purgeBatchSize?: number;
+  purgeRetentionSeconds?: number;
 }
 
 /** Raised at boot for a bad environment variable; the message names the variable and the fix. */
@@ -47,6 +50,9 @@ export function readDemoConfig(env: NodeJS.ProcessEnv): DemoConfig {
     httpAdapter,
     deviceAuthorizationRateLimit: optionalInteger(env, 'DEVICE_AUTHORIZATION_RATE_LIMIT', 0),
     verificationFailureLimit: optionalInteger(env, 'VERIFICATION_FAILURE_LIMIT', 1),
+    purgeIntervalSeconds: optionalInteger(env, 'PURGE_INTERVAL', 0),
+    purgeBatchSize: optionalInteger(env, 'PURGE_BATCH_SIZE', 1),
+    purgeRetentionSeconds: optionalInteger(env, 'PURGE_RETENTION', 0),
   };
 }
 

@@ -13,7 +13,7 @@ import { RateLimiter } from '../limits/rate-limiter.service';
 import { DeviceAuthEvents } from '../events/device-auth.events';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import { TemporarilyUnavailableError } from '../oauth/oauth.errors';
-import { DeviceAuthorizationResponse, DeviceCodeStore } from '../store/device-code.store';
+import { DeviceAuthorizationResponse, DeviceCodeStore, UserCodesExhaustedError } from '../store/device-code.store';
 import { DeviceAuthRequest, DeviceAuthUser } from '../users/user-resolver.interface';
 import { PageRenderer, STYLESHEET_PATH } from './page-renderer.interface';
 import { PageExceptionFilter, sendPage } from './page-exception.filter';
@@ -46,6 +46,7 @@ export class DeviceController {
     400: 'invalid_scope, invalid_request',
     401: 'invalid_client (with WWW-Authenticate when HTTP Basic was used)',
     429: 'temporarily_unavailable: too many requests from this client and IP (Retry-After)',
+    503: 'temporarily_unavailable: no free user code could be drawn (Retry-After)',
   })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
@@ -67,7 +68,10 @@ export class DeviceController {
         throw new TemporarilyUnavailableError('Too many device authorization requests; try again later.', verdict.retryAfterSeconds);
       }
     }
-    const response = await this.store.createDeviceCode(client.clientId, scope, { ip, userAgent: userAgent(request) });
+    const response = await this.store.createDeviceCode(client.clientId, scope, { ip, userAgent: userAgent(request) }).catch((error: unknown) => {
+      if (error instanceof UserCodesExhaustedError) throw new TemporarilyUnavailableError('No free user code could be drawn; try again shortly.', 1, 503);
+      throw error;
+    });
     this.events.emit('device_code.created', { clientId: client.clientId, scope, ip });
     return response;
   }

@@ -24,6 +24,8 @@ export class IllegalDeviceCodeTransitionError extends Error {
 @Index('uq_device_codes_device_code_hash', ['deviceCodeHash'], { unique: true })
 @Index('uq_device_codes_user_code', ['userCode'], { unique: true })
 @Index('idx_device_codes_expires_at', ['expiresAt'])
+// For the purge of denied and redeemed codes; polls never write this column.
+@Index('idx_device_codes_decided_at', ['decidedAt'])
 export class DeviceCode {
   /**
    * The whole state machine. The store turns each entry into a conditional UPDATE

@@ -38,7 +38,8 @@ const MYSQL_UP = [
     PRIMARY KEY (id),
     UNIQUE KEY uq_device_codes_device_code_hash (device_code_hash),
     UNIQUE KEY uq_device_codes_user_code (user_code),
-    KEY idx_device_codes_expires_at (expires_at)
+    KEY idx_device_codes_expires_at (expires_at),
+    KEY idx_device_codes_decided_at (decided_at)
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   `CREATE TABLE device_auth_rate_limits (
     bucket_key CHAR(64) NOT NULL,
@@ -69,6 +70,7 @@ const SQLITE_UP = [
   'CREATE UNIQUE INDEX uq_device_codes_device_code_hash ON device_codes (device_code_hash)',
   'CREATE UNIQUE INDEX uq_device_codes_user_code ON device_codes (user_code)',
   'CREATE INDEX idx_device_codes_expires_at ON device_codes (expires_at)',
+  'CREATE INDEX idx_device_codes_decided_at ON device_codes (decided_at)',
   `CREATE TABLE device_auth_rate_limits (
     bucket_key CHAR(64) NOT NULL PRIMARY KEY,
     hits INTEGER NOT NULL,

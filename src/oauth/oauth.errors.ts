@@ -74,11 +74,10 @@ export class ExpiredTokenError extends OAuthError {
   readonly error = 'expired_token';
 }
 
-/** 429 from a rate limit, with `Retry-After` in seconds. */
+/** 429 from a rate limit (or 503 when the server itself cannot serve), with `Retry-After` in seconds. */
 export class TemporarilyUnavailableError extends OAuthError {
   readonly error = 'temporarily_unavailable';
-  override readonly status = 429;
-  constructor(description: string, retryAfterSeconds: number) {
+  constructor(description: string, retryAfterSeconds: number, override readonly status: 429 | 503 = 429) {
     super(description);
     this.headers['Retry-After'] = String(retryAfterSeconds);
   }

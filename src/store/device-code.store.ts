@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { LessThanOrEqual, Repository } from 'typeorm';
+import { In, LessThanOrEqual, Repository } from 'typeorm';
 import { generateDeviceCode, sha256Hex } from '../codes/device-code';
 import { formatUserCode, generateUserCode, isWellFormedUserCode, normalizeUserCode } from '../codes/user-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
@@ -8,7 +8,7 @@ import type { DeviceAuthConfig } from '../device-auth.options';
 import { DeviceCode, DeviceCodeAction } from '../entities/device-code.entity';
 import { RateLimitCounter } from '../entities/rate-limit.entity';
 import { isUniqueViolation } from './db-errors';
-import { deleteExpired } from './delete-expired';
+import { deleteInBatches } from './batched-delete';
 
 /** Where and how the device asked; shown on the confirmation page. */
 export interface DeviceRequestContext {
@@ -26,6 +26,17 @@ export interface DeviceAuthorizationResponse {
   interval: number;
 }
 
+/**
+ * Every draw collided with a live code: the user-code space is nearly full (far too short a
+ * code for the traffic) or the generator is broken. Worth a retry, never a 500.
+ */
+export class UserCodesExhaustedError extends Error {
+  constructor() {
+    super(`No free user code after ${INSERT_ATTEMPTS} draws; the user-code space is too small for the number of live codes.`);
+    this.name = 'UserCodesExhaustedError';
+  }
+}
+
 /** What one poll of the token endpoint found, in the order the spec checks it. */
 export type PollResult =
   | { outcome: 'authorized'; code: DeviceCode }
@@ -36,6 +47,8 @@ export type PollResult =
   | { outcome: 'invalid_grant'; reason: 'unknown' | 'consumed' };
 
 const INSERT_ATTEMPTS = 5;
+/** Reads of one poll when the row keeps changing under it (see `recordPoll`). */
+const POLL_ATTEMPTS = 3;
 
 /**
  * Every device-code operation. Each state change is a single conditional UPDATE, so the
@@ -93,8 +106,9 @@ export class DeviceCodeStore {
           .updateEntity(false)
           .execute();
       } catch (error) {
-        if (isUniqueViolation(error) && attempt < INSERT_ATTEMPTS) continue;
-        throw error;
+        if (!isUniqueViolation(error)) throw error;
+        if (attempt < INSERT_ATTEMPTS) continue;
+        throw new UserCodesExhaustedError();
       }
       return {
         device_code: deviceCode,
@@ -128,21 +142,31 @@ export class DeviceCodeStore {
    * The token endpoint's lookup and state step, in the spec's order: the code bound to the
    * client, then expiry (in every state), denied, consumed, authorized (the caller then issues
    * and `redeem`s), and pending (throttled: a poll sooner than interval - 0.5 s is slowed).
+   * Two statements in every case: the read, and for a pending code the write that records the
+   * poll. Only a lost race on the same code (see `recordPoll`) reads again.
    */
   async pollDeviceCode(deviceCode: string, clientId: string): Promise<PollResult> {
-    const code = await this.codes.findOneBy({ deviceCodeHash: sha256Hex(deviceCode) });
-    if (!code || code.clientId !== clientId) return { outcome: 'invalid_grant', reason: 'unknown' };
-    const now = this.config.clock.now();
-    if (code.isExpired(now)) return { outcome: 'expired_token' };
-    switch (code.status) {
-      case 'denied':
-        return { outcome: 'access_denied' };
-      case 'consumed':
-        return { outcome: 'invalid_grant', reason: 'consumed' };
-      case 'authorized':
-        return { outcome: 'authorized', code };
-      case 'pending':
-        return this.throttle(code, now, deviceCode, clientId);
+    const hash = sha256Hex(deviceCode);
+    for (let attempt = 1; ; attempt++) {
+      const code = await this.codes.findOneBy({ deviceCodeHash: hash });
+      if (!code || code.clientId !== clientId) return { outcome: 'invalid_grant', reason: 'unknown' };
+      const now = this.config.clock.now();
+      if (code.isExpired(now)) return { outcome: 'expired_token' };
+      switch (code.status) {
+        case 'denied':
+          return { outcome: 'access_denied' };
+        case 'consumed':
+          return { outcome: 'invalid_grant', reason: 'consumed' };
+        case 'authorized':
+          return { outcome: 'authorized', code };
+        case 'pending': {
+          const recorded = await this.recordPoll(code, now);
+          if (recorded) return recorded;
+          // Polls of one code that keep colliding come from a device polling in parallel:
+          // too fast by any measure.
+          if (attempt === POLL_ATTEMPTS) return { outcome: 'slow_down', interval: code.intervalSeconds };
+        }
+      }
     }
   }
 
@@ -156,14 +180,20 @@ export class DeviceCodeStore {
   }
 
   /**
-   * Deletes codes past their expiry (whatever their state) and closed rate-limit windows, in
-   * bounded batches so a large purge never holds long locks. Returns how many codes went.
+   * Deletes codes that expired, or were denied or redeemed, more than `purgeRetentionSeconds`
+   * ago, and closed rate-limit windows; in bounded batches, so a large purge never holds long
+   * locks. An approved code waiting for its poll is kept until it expires. Returns how many
+   * codes went.
    */
   async purgeExpired(): Promise<number> {
     const now = this.config.clock.now();
-    const purged = await deleteExpired(this.codes, now);
-    await this.counters.delete({ windowEndsAt: LessThanOrEqual(now) });
-    if (purged > 0) this.logger.log(`purged ${purged} expired device codes`);
+    const cutoff = now - this.config.purgeRetentionSeconds * 1000;
+    const batch = this.config.purgeBatchSize;
+    const expired = await deleteInBatches(this.codes, 'id', { expiresAt: LessThanOrEqual(cutoff) }, batch);
+    const decided = await deleteInBatches(this.codes, 'id', { status: In(['denied', 'consumed']), decidedAt: LessThanOrEqual(cutoff) }, batch);
+    await deleteInBatches(this.counters, 'bucketKey', { windowEndsAt: LessThanOrEqual(now) }, batch);
+    const purged = expired + decided;
+    if (purged > 0) this.logger.log(`purged ${purged} device codes`);
     return purged;
   }
 
@@ -196,39 +226,25 @@ export class DeviceCodeStore {
   }
 
   /**
-   * A pending poll: one UPDATE records the poll when it came late enough; otherwise a second
-   * one grows the interval (capped) and `slow_down` is answered. The interval lives in the row,
-   * so throttling holds across restarts and instances. If neither UPDATE matched, the code left
-   * pending meanwhile (approved, denied or expired): the poll is answered afresh.
+   * Records a pending poll with one compare-and-set UPDATE against the row as read: on time, it
+   * stores the poll's time; too early, it also grows the interval (capped) and answers
+   * `slow_down` with it. The state lives in the row, so throttling holds across restarts and
+   * instances. When the row changed since it was read (a parallel poll of the same code, or a
+   * decision), nothing is written and null is returned, so the caller reads it again; that way
+   * the answer always matches what was stored, and parallel slow_downs each add theirs.
    */
-  private async throttle(code: DeviceCode, now: number, deviceCode: string, clientId: string): Promise<PollResult> {
-    const earliest = now - (code.intervalSeconds * 1000 - 500);
-    const onTime = await this.codes
+  private async recordPoll(code: DeviceCode, now: number): Promise<PollResult | null> {
+    const tooEarly = code.lastPolledAt !== null && now - code.lastPolledAt < code.intervalSeconds * 1000 - 500;
+    const interval = tooEarly ? Math.min(code.intervalSeconds + this.config.slowDownIncrementSeconds, this.config.maxPollIntervalSeconds) : code.intervalSeconds;
+    const result = await this.codes
       .createQueryBuilder()
       .update(DeviceCode)
-      .set({ lastPolledAt: now })
-      .where("id = :id AND status = 'pending' AND expires_at > :now AND (last_polled_at IS NULL OR last_polled_at <= :earliest)", {
-        id: code.id,
-        now,
-        earliest,
-      })
+      .set(tooEarly ? { lastPolledAt: now, intervalSeconds: interval } : { lastPolledAt: now })
+      .where("id = :id AND status = 'pending' AND expires_at > :now AND interval_seconds = :read", { id: code.id, now, read: code.intervalSeconds })
+      .andWhere(code.lastPolledAt === null ? 'last_polled_at IS NULL' : 'last_polled_at = :last', { last: code.lastPolledAt })
       .updateEntity(false)
       .execute();
-    if (onTime.affected === 1) return { outcome: 'authorization_pending' };
-
-    const increment = this.config.slowDownIncrementSeconds;
-    const cap = this.config.maxPollIntervalSeconds;
-    // Grown in SQL, not from the value read above, so parallel slow_downs each add theirs.
-    const slowed = await this.codes
-      .createQueryBuilder()
-      .update(DeviceCode)
-      .set({ lastPolledAt: now, intervalSeconds: () => 'CASE WHEN interval_seconds + :increment > :cap THEN :cap ELSE interval_seconds + :increment END' })
-      .where("id = :id AND status = 'pending' AND expires_at > :now", { id: code.id, now, increment, cap })
-      .updateEntity(false)
-      .execute();
-    // The interval actually stored (parallel slow_downs may each have added theirs) is the one
-    // to tell the device; reading it back costs a statement on this slow path only.
-    if (slowed.affected === 1) return { outcome: 'slow_down', interval: (await this.codes.findOneByOrFail({ id: code.id })).intervalSeconds };
-    return this.pollDeviceCode(deviceCode, clientId);
+    if (result.affected !== 1) return null;
+    return tooEarly ? { outcome: 'slow_down', interval } : { outcome: 'authorization_pending' };
   }
 }

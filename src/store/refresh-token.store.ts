@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { LessThanOrEqual, Repository } from 'typeorm';
 import { sha256Hex } from '../codes/device-code';
 import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { RefreshToken } from '../entities/refresh-token.entity';
-import { deleteExpired } from './delete-expired';
+import { deleteInBatches } from './batched-delete';
 import { DeviceAuthEvents } from '../events/device-auth.events';
 import type { TokenGrant } from '../token/token-issuer.interface';
 import { parseScope } from '../clients/scopes';
@@ -127,6 +127,6 @@ export class RefreshTokenStore {
 
   /** Deletes expired tokens in bounded batches; their families can no longer be used anyway. */
   async purgeExpired(): Promise<number> {
-    return deleteExpired(this.tokens, this.config.clock.now());
+    return deleteInBatches(this.tokens, 'id', { expiresAt: LessThanOrEqual(this.config.clock.now()) }, this.config.purgeBatchSize);
   }
 }

@@ -42,8 +42,8 @@ const LOOKUPS: Lookup[] = [
   { name: 'verification: code by user code', table: 'device_codes', verb: 'SELECT', where: /\buser_code = /, index: 'uq_device_codes_user_code' },
   { name: 'approve/deny: conditional UPDATE by user code', table: 'device_codes', verb: 'UPDATE', where: /\buser_code = /, index: 'uq_device_codes_user_code' },
   { name: 'poll/slow_down/redeem: conditional UPDATE by id', table: 'device_codes', verb: 'UPDATE', where: /\bid = /, index: 'PRIMARY' },
-  { name: 'slow_down: the code re-read by id', table: 'device_codes', verb: 'SELECT', where: /^\W*id = /, index: 'PRIMARY' },
   { name: 'purge: expired code ids by expiry', table: 'device_codes', verb: 'SELECT', where: /\bexpires_at <= /, index: 'idx_device_codes_expires_at' },
+  { name: 'purge: denied and redeemed code ids by decision time', table: 'device_codes', verb: 'SELECT', where: /\bstatus IN \(.*\bdecided_at <= /, index: 'idx_device_codes_decided_at' },
   { name: 'purge: DELETE codes by id list', table: 'device_codes', verb: 'DELETE', where: /\bid IN \(/, index: 'PRIMARY' },
   { name: 'refresh: token by hash', table: 'refresh_tokens', verb: 'SELECT', where: /\btoken_hash = /, index: 'uq_refresh_tokens_token_hash' },
   { name: 'refresh: revoked family check', table: 'refresh_tokens', verb: 'SELECT', where: /\bfamily_id = /, index: 'idx_refresh_tokens_family_id' },
@@ -52,7 +52,8 @@ const LOOKUPS: Lookup[] = [
   { name: 'purge: expired refresh token ids by expiry', table: 'refresh_tokens', verb: 'SELECT', where: /\bexpires_at <= /, index: 'idx_refresh_tokens_expires_at' },
   { name: 'purge: DELETE refresh tokens by id list', table: 'refresh_tokens', verb: 'DELETE', where: /\bid IN \(/, index: 'PRIMARY' },
   { name: 'rate limit: refund by bucket key', table: 'device_auth_rate_limits', verb: 'UPDATE', where: /\bbucket_key IN \(/, index: 'PRIMARY' },
-  { name: 'purge: closed rate-limit windows', table: 'device_auth_rate_limits', verb: 'DELETE', where: /\bwindow_ends_at <= /, index: 'idx_device_auth_rate_limits_window_ends_at' },
+  { name: 'purge: closed rate-limit windows', table: 'device_auth_rate_limits', verb: 'SELECT', where: /\bwindow_ends_at <= /, index: 'idx_device_auth_rate_limits_window_ends_at' },
+  { name: 'purge: DELETE rate-limit counters by key list', table: 'device_auth_rate_limits', verb: 'DELETE', where: /\bbucket_key IN \(/, index: 'PRIMARY' },
 ];
 
 /**
@@ -145,11 +146,13 @@ async function seed(t: TestApp): Promise<void> {
   const statuses = ['pending', 'authorized', 'denied', 'consumed'];
   await insert(
     'device_codes',
-    'device_code_hash, user_code, client_id, scope, status, user_id, interval_seconds, expires_at, created_at',
+    'device_code_hash, user_code, client_id, scope, status, user_id, interval_seconds, expires_at, created_at, decided_at',
     Array.from({ length: 20_000 }, (_, i) => {
-      const expired = i % 16 === 0; // 1250: a full purge batch of 1000 and a partial one
-      const status = expired ? statuses[i % 4] : 'pending';
-      return `('${hex('a', i)}', 'S${String(i).padStart(9, '0')}', 'demo-cli', 'read', '${status}', ${status === 'pending' || status === 'denied' ? 'NULL' : "'alice'"}, 5, ${expired ? now - 1000 - i : now + 600_000 + i}, ${now - 300_000})`;
+      // 1250 ended past the purge's retention (a full batch of 1000 and a partial one)
+      const ended = i % 16 === 0;
+      const status = ended ? statuses[i % 4] : 'pending';
+      const decidedAt = status === 'pending' ? 'NULL' : now - 1_000_000 - i;
+      return `('${hex('a', i)}', 'S${String(i).padStart(9, '0')}', 'demo-cli', 'read', '${status}', ${status === 'pending' || status === 'denied' ? 'NULL' : "'alice'"}, 5, ${ended ? now - 700_000 - i : now + 600_000 + i}, ${now - 1_500_000}, ${decidedAt})`;
     }),
   );
   await insert(

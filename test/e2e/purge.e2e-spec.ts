@@ -1,5 +1,5 @@
 import { DeviceCodeStore, RefreshTokenStore } from '../../src';
-import { startFlow } from '../support/flow';
+import { poll, startFlow } from '../support/flow';
 import { MATRIX, startTestApp, TestApp } from '../support/test-app';
 
 describe.each(MATRIX)('purgeExpired on %s with %s', (database, adapter) => {
@@ -16,20 +16,46 @@ describe.each(MATRIX)('purgeExpired on %s with %s', (database, adapter) => {
   const statuses = async () =>
     (await t.dataSource.query('SELECT user_code, status FROM device_codes ORDER BY id')) as { user_code: string; status: string }[];
 
-  it('deletes codes past their expiry in every state, and never a live one', async () => {
+  const RETENTION_MS = 600_000; // the default purgeRetentionSeconds
+
+  it('deletes codes expired longer than the retention in every state, and never a live one', async () => {
     const old = await startFlow(t);
     await t.dataSource.query("UPDATE device_codes SET status = 'authorized', user_id = 'alice'");
     t.clock.advance(600_000);
     const young = await startFlow(t);
-    t.clock.advance(300_000); // old is now exactly 900 s old: expired; young is 300 s old
+    t.clock.advance(300_000); // old has just expired (900 s): kept for the retention, answering expired_token
+    expect(await store.purgeExpired()).toBe(0);
+    t.clock.advance(RETENTION_MS - 1);
+    expect(await store.purgeExpired()).toBe(0);
+    t.clock.advance(1); // old expired exactly the retention ago; young expired 600 s ago, less than that
     expect(await store.purgeExpired()).toBe(1);
     expect(await statuses()).toEqual([{ user_code: young.user_code.replace('-', ''), status: 'pending' }]);
     expect(old.user_code).not.toBe(young.user_code);
   });
 
+  it('deletes denied and redeemed codes the retention after their decision, before they expire; approved ones wait for their poll', async () => {
+    const denied = await startFlow(t);
+    const redeemed = await startFlow(t);
+    const approved = await startFlow(t);
+    const pending = await startFlow(t);
+    expect(await store.denyDeviceCode(denied.user_code, 'alice')).toBe(true);
+    expect(await store.authorizeDeviceCode(redeemed.user_code, 'alice')).toBe(true);
+    expect(await store.authorizeDeviceCode(approved.user_code, 'bob')).toBe(true);
+    expect((await poll(t, redeemed.device_code)).status).toBe(200);
+    t.clock.advance(RETENTION_MS - 1);
+    expect(await store.purgeExpired()).toBe(0);
+    t.clock.advance(1); // decided exactly the retention ago; every code is 600 s old, 300 s before expiry
+    expect(await store.purgeExpired()).toBe(2);
+    const left = (await t.dataSource.query('SELECT user_code, status FROM device_codes ORDER BY id')) as { user_code: string; status: string }[];
+    expect(left).toEqual([
+      { user_code: approved.user_code.replace('-', ''), status: 'authorized' },
+      { user_code: pending.user_code.replace('-', ''), status: 'pending' },
+    ]);
+  });
+
   it('works through thousands of rows in batches and reports how many went', async () => {
     const now = t.clock.now();
-    const values = Array.from({ length: 2500 }, (_, i) => `('${i.toString(16).padStart(64, '0')}', 'U${String(i).padStart(7, '0')}', 'demo-cli', 'read', 'denied', 5, ${now - 1000}, ${now - 901_000})`);
+    const values = Array.from({ length: 2500 }, (_, i) => `('${i.toString(16).padStart(64, '0')}', 'U${String(i).padStart(7, '0')}', 'demo-cli', 'read', 'pending', 5, ${now - RETENTION_MS}, ${now - 1_500_000})`);
     for (let i = 0; i < values.length; i += 500) {
       await t.dataSource.query(
         `INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, interval_seconds, expires_at, created_at) VALUES ${values.slice(i, i + 500).join(', ')}`,

@@ -30,6 +30,9 @@ describe('readDemoConfig defaults', () => {
       httpAdapter: 'fastify',
       deviceAuthorizationRateLimit: undefined,
       verificationFailureLimit: undefined,
+      purgeIntervalSeconds: undefined,
+      purgeBatchSize: undefined,
+      purgeRetentionSeconds: undefined,
     });
     expect(config.clients[0].secret).toBeUndefined();
   });
@@ -49,6 +52,9 @@ describe('readDemoConfig defaults', () => {
         'HTTP_ADAPTER',
         'DEVICE_AUTHORIZATION_RATE_LIMIT',
         'VERIFICATION_FAILURE_LIMIT',
+        'PURGE_INTERVAL',
+        'PURGE_BATCH_SIZE',
+        'PURGE_RETENTION',
       ].map((name, i) => [name, i % 2 ? '' : '   ']),
     );
     expect(readDemoConfig(blank)).toEqual(readDemoConfig({}));
@@ -136,6 +142,15 @@ describe('readDemoConfig variables', () => {
   it('VERIFICATION_FAILURE_LIMIT', () => {
     expect(readDemoConfig({ VERIFICATION_FAILURE_LIMIT: '3' }).verificationFailureLimit).toBe(3);
   });
+
+  it("PURGE_INTERVAL, PURGE_BATCH_SIZE and PURGE_RETENTION, where '0' turns the purge off or keeps nothing", () => {
+    expect(readDemoConfig({ PURGE_INTERVAL: '30', PURGE_BATCH_SIZE: '500', PURGE_RETENTION: '3600' })).toMatchObject({
+      purgeIntervalSeconds: 30,
+      purgeBatchSize: 500,
+      purgeRetentionSeconds: 3600,
+    });
+    expect(readDemoConfig({ PURGE_INTERVAL: '0', PURGE_RETENTION: '0' })).toMatchObject({ purgeIntervalSeconds: 0, purgeRetentionSeconds: 0 });
+  });
 });
 
 describe('readDemoConfig refuses bad values, naming the variable', () => {
@@ -156,6 +171,9 @@ describe('readDemoConfig refuses bad values, naming the variable', () => {
     ['DEVICE_AUTHORIZATION_RATE_LIMIT', 'off'],
     ['VERIFICATION_FAILURE_LIMIT', '0'],
     ['VERIFICATION_FAILURE_LIMIT', 'many'],
+    ['PURGE_INTERVAL', '-1'],
+    ['PURGE_BATCH_SIZE', '0'],
+    ['PURGE_RETENTION', '1h'],
   ])('%s=%j', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message.startsWith(`${name}: must be a whole number from `)).toBe(true);

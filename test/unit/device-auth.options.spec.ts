@@ -50,6 +50,8 @@ describe('resolveConfig defaults', () => {
       verificationFailureWindowSeconds: 900,
       scopeDescriptions: {},
       purgeIntervalSeconds: 300,
+      purgeBatchSize: 1000,
+      purgeRetentionSeconds: 600,
       accessTokenTtlSeconds: 3600,
       refreshTokenTtlSeconds: 30 * 24 * 3600,
       audience: 'https://auth.example.com',
@@ -83,6 +85,8 @@ describe('resolveConfig defaults', () => {
         verificationFailureLimit: 1,
         scopeDescriptions: { read: 'Read' },
         purgeIntervalSeconds: 0,
+        purgeBatchSize: 50,
+        purgeRetentionSeconds: 0,
         accessTokenTtlSeconds: 60,
         clock,
       }),
@@ -98,6 +102,8 @@ describe('resolveConfig defaults', () => {
       verificationFailureLimit: 1,
       scopeDescriptions: { read: 'Read' },
       purgeIntervalSeconds: 0,
+      purgeBatchSize: 50,
+      purgeRetentionSeconds: 0,
       accessTokenTtlSeconds: 60,
     });
     expect(config.clock).toBe(clock);
@@ -258,8 +264,9 @@ describe('resolveConfig validation', () => {
     'maxPollIntervalSeconds',
     'verificationFailureLimit',
     'accessTokenTtlSeconds',
+    'purgeBatchSize',
   ];
-  const nonNegative = ['deviceAuthorizationRateLimit', 'purgeIntervalSeconds'];
+  const nonNegative = ['deviceAuthorizationRateLimit', 'purgeIntervalSeconds', 'purgeRetentionSeconds'];
 
   describe.each(positive)('%s', (name) => {
     it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses %p, naming the option', (value) => {
