@@ -83,6 +83,30 @@ export class DeviceCode {
   @Column({ name: 'requester_user_agent', type: 'varchar', length: 512, nullable: true })
   requesterUserAgent!: string | null;
 
+  /**
+   * The entity's fields from a raw `SELECT *` row (the poll path reads without the query
+   * builder). BIGINTs arrive as strings from mysql2 and as numbers from better-sqlite3.
+   */
+  static fromRow(row: Record<string, unknown>): DeviceCode {
+    const int = (value: unknown) => (value === null ? null : Number(value));
+    return Object.assign(new DeviceCode(), {
+      id: Number(row.id),
+      deviceCodeHash: row.device_code_hash as string,
+      userCode: row.user_code as string,
+      clientId: row.client_id as string,
+      scope: row.scope as string,
+      status: row.status as DeviceCodeStatus,
+      userId: row.user_id as string | null,
+      intervalSeconds: Number(row.interval_seconds),
+      lastPolledAt: int(row.last_polled_at),
+      expiresAt: Number(row.expires_at),
+      createdAt: Number(row.created_at),
+      decidedAt: int(row.decided_at),
+      requesterIp: row.requester_ip as string | null,
+      requesterUserAgent: row.requester_user_agent as string | null,
+    });
+  }
+
   isExpired(now: number): boolean {
     return now >= this.expiresAt;
   }

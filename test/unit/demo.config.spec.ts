@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { databaseOptions } from '../../src/demo/database.options';
 import { DemoConfig, DemoConfigError, readDemoConfig, sqlitePath } from '../../src/demo/demo.config';
 import { deviceAuthEntities, deviceAuthMigrations } from '../../src/index';
@@ -261,11 +264,25 @@ describe('databaseOptions', () => {
       type: 'better-sqlite3',
       database: '/srv/data/device-auth.sqlite',
       enableWAL: true,
+      prepareDatabase: expect.any(Function),
       entities: deviceAuthEntities,
       migrations: deviceAuthMigrations,
       synchronize: false,
       logging: false,
     });
+  });
+
+  it('syncs SQLite at WAL checkpoints, not on every commit (synchronous = NORMAL)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nda-sqlite-'));
+    const dataSource = new DataSource({ ...databaseOptions({ dataDir, databaseUrl: undefined }), migrations: [] } as DataSourceOptions);
+    await dataSource.initialize();
+    try {
+      expect(await dataSource.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      expect(await dataSource.query('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]); // NORMAL; SQLite's default is FULL (2)
+    } finally {
+      await dataSource.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('MySQL from the URL, with a url-encoded user, password and database', () => {
