@@ -17,5 +17,8 @@ export async function deleteInBatches<T extends ObjectLiteral>(
     if (batch.length > 0) await repository.delete({ [key]: In(batch.map((row) => row[key])) } as FindOptionsWhere<T>);
     deleted += batch.length;
     if (batch.length < batchSize) return deleted;
+    // better-sqlite3 answers synchronously, so without this turn of the event loop a long purge
+    // would starve every request until it ended.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
