@@ -53,17 +53,41 @@ describe.each(MATRIX)('purgeExpired on %s with %s', (database, adapter) => {
     ]);
   });
 
-  it('works through thousands of rows in batches and reports how many went', async () => {
-    const now = t.clock.now();
-    const values = Array.from({ length: 2500 }, (_, i) => `('${i.toString(16).padStart(64, '0')}', 'U${String(i).padStart(7, '0')}', 'demo-cli', 'read', 'pending', 5, ${now - RETENTION_MS}, ${now - 1_500_000})`);
+  /** `count` codes that expired the retention ago, inserted directly. */
+  async function insertEnded(app: TestApp, count: number): Promise<void> {
+    const now = app.clock.now();
+    const values = Array.from({ length: count }, (_, i) => `('${i.toString(16).padStart(64, '0')}', 'U${String(i).padStart(7, '0')}', 'demo-cli', 'read', 'pending', 5, ${now - RETENTION_MS}, ${now - 1_500_000})`);
     for (let i = 0; i < values.length; i += 500) {
-      await t.dataSource.query(
+      await app.dataSource.query(
         `INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, interval_seconds, expires_at, created_at) VALUES ${values.slice(i, i + 500).join(', ')}`,
       );
     }
+  }
+
+  it('works through thousands of rows in batches and reports how many went', async () => {
+    await insertEnded(t, 2500);
     const live = await startFlow(t);
     expect(await store.purgeExpired()).toBe(2500);
     expect(await statuses()).toEqual([{ user_code: live.user_code.replace('-', ''), status: 'pending' }]);
+  });
+
+  it('answers polls between its batches instead of holding the server until it ends', async () => {
+    const small = await startTestApp(database, adapter, { PURGE_BATCH_SIZE: '50', PURGE_INTERVAL: '0' });
+    try {
+      await insertEnded(small, 5000);
+      const flow = await startFlow(small);
+      const order: string[] = [];
+      const purge = small.app
+        .get(DeviceCodeStore)
+        .purgeExpired()
+        .then((n) => order.push(`purged ${n}`));
+      const answer = poll(small, flow.device_code).then((res) => order.push(`poll ${res.status} ${res.body.error}`));
+      await Promise.all([purge, answer]);
+      // 100 batches: the poll, sent as the purge began, is answered while it is still running.
+      expect(order).toEqual(['poll 400 authorization_pending', 'purged 5000']);
+    } finally {
+      await small.close();
+    }
   });
 
   it('also clears closed rate-limit windows and expired refresh tokens', async () => {
