@@ -41,11 +41,16 @@ export function headerValue(headers: Record<string, string | string[] | undefine
 const PARAM_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/x-www-form-urlencoded', 'application/json']);
 
 /**
- * Refuses a body declared as anything but form-encoded or JSON (415). Without this, the
+ * Refuses a body declared as anything but form-encoded or JSON, or compressed (415). Without this, the
  * adapters disagree: Fastify parses `text/plain` into a string while Express drops the body
  * unread, so the same request got a different, misleading error on each.
  */
 export function assertParamsMediaType(headers: Record<string, string | string[] | undefined>): void {
+  // The same holds for compression: Express inflates gzip, Fastify would read the bytes as a form.
+  const encoding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== 'identity') {
+    throw new InvalidRequestError('Send the body uncompressed (no Content-Encoding).', 415);
+  }
   const contentType = headerValue(headers, 'content-type');
   if (contentType === undefined) return;
   const mediaType = contentType.split(';')[0].trim().toLowerCase();

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type { Response } from 'supertest';
 import { DEVICE_CODE_GRANT_TYPE, startFlow } from '../support/flow';
 import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/test-app';
@@ -32,6 +33,20 @@ const NO_CLIENT = { error: 'invalid_client', error_description: 'No client authe
 
 /** More than the 16 KiB body limit. */
 const HUGE = 'a'.repeat(17 * 1024);
+const COMPRESSED = invalidRequest('Send the body uncompressed (no Content-Encoding).');
+
+/** A form body sent gzip-compressed: Express would inflate it, Fastify read the bytes as a form. */
+function gzipForm(path: string, build: (deviceCode: string) => string): Send {
+  return (t, deviceCode) =>
+    t
+      .http()
+      .post(path)
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .set('Content-Encoding', 'gzip')
+      // As is: superagent would otherwise serialise the bytes as a form.
+      .serialize((bytes) => bytes)
+      .send(gzipSync(build(encodeURIComponent(deviceCode))));
+}
 
 type Send = (t: TestApp, deviceCode: string) => Promise<Response>;
 
@@ -215,6 +230,12 @@ const TOKEN_CASES: Case[] = [
   },
   { name: 'malformed JSON', send: json('/oauth/token', `{"grant_type": "${GRANT}", "device_code": `), status: 400, body: UNREADABLE },
   {
+    name: 'a gzip-compressed body',
+    send: gzipForm('/oauth/token', (dc) => `grant_type=${encodeURIComponent(GRANT)}&device_code=${dc}&client_id=demo-cli`),
+    status: 415,
+    body: COMPRESSED,
+  },
+  {
     name: 'a JSON content type with an empty body',
     send: json('/oauth/token', ''),
     status: 400,
@@ -287,6 +308,7 @@ const DEVICE_AUTHORIZATION_CASES: Case[] = [
   { name: 'a form body over 16 KiB', send: form(DA, `client_id=demo-cli&padding=${HUGE}`), status: 413, body: TOO_LARGE },
   { name: 'a JSON body over 16 KiB', send: json(DA, JSON.stringify({ client_id: 'demo-cli', padding: HUGE })), status: 413, body: TOO_LARGE },
   { name: 'malformed JSON', send: json(DA, '{"client_id": "demo-cli"'), status: 400, body: UNREADABLE },
+  { name: 'a gzip-compressed body', send: gzipForm(DA, () => 'client_id=demo-cli'), status: 415, body: COMPRESSED },
   { name: 'a text/plain body', send: raw(DA, 'text/plain', 'client_id=demo-cli'), status: [400, 415], body: NOT_FORM_OR_JSON },
   { name: 'an application/xml body', send: raw(DA, 'application/xml', '<client_id>demo-cli</client_id>'), status: [400, 415], body: NOT_FORM_OR_JSON },
   { name: 'an empty client_id (counts as absent)', send: form(DA, 'client_id=&scope=read'), status: 401, body: NO_CLIENT },
@@ -387,6 +409,11 @@ describe.each(MATRIX)('bad input on %s with %s', (database, adapter) => {
       expect(Object.keys(res.body).sort()).toEqual(['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete']);
       const [row] = await t.dataSource.query('SELECT client_id, scope FROM device_codes');
       expect(row).toEqual({ client_id: 'demo-cli', scope: 'read write' });
+    });
+
+    it('accepts Content-Encoding: identity', async () => {
+      const res = await t.http().post(DA).type('form').set('Content-Encoding', 'identity').send('client_id=demo-cli');
+      expect(res.status).toBe(200);
     });
 
     it('treats an empty scope as absent: the default scopes', async () => {
