@@ -41,8 +41,11 @@ export async function authenticateClient(
   return client;
 }
 
-/** `Basic base64(urlencode(id):urlencode(secret))`; undefined when another scheme or none is used. */
-function parseBasic(authorization: string | undefined): { clientId: string; secret: string } | undefined {
+/**
+ * `Basic base64(urlencode(id):urlencode(secret))`; undefined when another scheme or none is used.
+ * An empty secret is absent, as an empty `client_secret` in the body is: `id:` names a public client.
+ */
+function parseBasic(authorization: string | undefined): { clientId: string; secret?: string } | undefined {
   if (authorization === undefined) return undefined;
   const match = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(authorization);
   if (!/^Basic(\s|$)/i.test(authorization)) return undefined;
@@ -50,10 +53,8 @@ function parseBasic(authorization: string | undefined): { clientId: string; secr
   const colon = decoded.indexOf(':');
   if (colon < 1) throw new InvalidClientError('The Authorization header is not valid HTTP Basic credentials.', true);
   try {
-    return {
-      clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
-    };
+    const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    return { clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: secret === '' ? undefined : secret };
   } catch {
     throw new InvalidClientError('The Authorization header is not valid HTTP Basic credentials.', true);
   }

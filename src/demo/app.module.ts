@@ -7,7 +7,7 @@ import { databaseOptions } from './database.options';
 import { DemoConfig } from './demo.config';
 import { DemoSecrets } from './demo-secrets';
 import { DemoSessions } from './demo-session';
-import { DEMO_USERS, LoginController } from './login.controller';
+import { DEMO_ORIGIN, DEMO_USERS, LoginController } from './login.controller';
 
 /** Test-only knobs; the demo server never sets them. */
 export interface DemoOverrides {
@@ -25,7 +25,12 @@ export class AppModule {
         DeviceAuthModule.forRoot({
           issuer: config.publicUrl,
           clients: config.clients,
-          resolveUser: (request) => sessions.resolve(request),
+          // A session outlives a user's removal from DEMO_USERS (the cookie is all there is): such a
+          // session counts as signed out, so the pages neither greet nor act for a removed user.
+          resolveUser: (request) => {
+            const user = sessions.resolve(request);
+            return user && config.users.has(user.id) ? user : null;
+          },
           signInUrl: (returnTo) => `/login?next=${encodeURIComponent(returnTo)}`,
           csrfSecret: secrets.sessionSecret,
           signingKeys: [{ privateKey: secrets.signingKey }],
@@ -46,6 +51,7 @@ export class AppModule {
       providers: [
         { provide: DemoSessions, useValue: sessions },
         { provide: DEMO_USERS, useValue: config.users },
+        { provide: DEMO_ORIGIN, useValue: new URL(config.publicUrl).origin },
       ],
     };
   }

@@ -13,7 +13,9 @@ interface SessionPayload {
 
 /**
  * The demo's sign-in session: a signed cookie (no server state, so any instance can read it).
- * A real host brings its own session; the module only needs `resolveUser`.
+ * Without server state, signing out only clears the cookie in that browser: a copy of the cookie
+ * keeps working until it expires (8 hours), unless the user is removed from DEMO_USERS or the
+ * session secret changes. A real host brings its own session; the module only needs `resolveUser`.
  */
 export class DemoSessions {
   constructor(

@@ -1,15 +1,25 @@
-import { Body, Controller, Get, Inject, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { constantTimeEqual } from '../codes/device-code';
 import { STYLESHEET_PATH } from '../device/page-renderer.interface';
 import { html } from '../device/html';
 import { PAGE_SECURITY_HEADERS } from '../device/page';
 import { readParams } from '../http/request-params';
+import type { DeviceAuthRequest } from '../users/user-resolver.interface';
 import { DemoSessions } from './demo-session';
 
 export const DEMO_USERS = Symbol('DEMO_USERS');
+/** The origin of PUBLIC_URL: the only site whose pages may post the sign-in form. */
+export const DEMO_ORIGIN = Symbol('DEMO_ORIGIN');
 
 const LOGIN_PARAMS = { username: 128, password: 256, next: 512 } as const;
+
+/**
+ * The pages' headers, but `same-origin` referrers: under `no-referrer` browsers send the form's
+ * POST with `Origin: null`, and the cross-site check needs the real origin. Other sites still get
+ * no referrer (the `next` in this page's URL may hold a user code).
+ */
+const LOGIN_PAGE_HEADERS: Readonly<Record<string, string>> = { ...PAGE_SECURITY_HEADERS, 'Referrer-Policy': 'same-origin' };
 
 /** The demo's small sign-in, standing in for the host application's own. */
 @Controller()
@@ -18,6 +28,7 @@ export class LoginController {
     private readonly sessions: DemoSessions,
     private readonly adapterHost: HttpAdapterHost,
     @Inject(DEMO_USERS) private readonly users: Map<string, string>,
+    @Inject(DEMO_ORIGIN) private readonly origin: string,
   ) {}
 
   @Get('login')
@@ -27,8 +38,13 @@ export class LoginController {
   }
 
   @Post('login')
-  signIn(@Body() body: unknown, @Res() response: unknown): void {
+  signIn(@Req() request: DeviceAuthRequest, @Body() body: unknown, @Res() response: unknown): void {
     const { username, password, next } = safeParams(body);
+    // Login CSRF (RFC 6749 §10.12): another site's page must not sign the visitor into an account
+    // of its choosing, whose approvals it would then see. The form is only accepted from our own pages.
+    if (this.isCrossSite(request)) {
+      return this.page(response, 403, localPath(next), `This sign-in did not come from this site's own page. Open ${this.origin}/login and sign in there.`);
+    }
     const expected = username === undefined ? undefined : this.users.get(username);
     if (username === undefined || expected === undefined || password === undefined || !constantTimeEqual(password, expected)) {
       return this.page(response, 401, localPath(next), 'Wrong username or password.');
@@ -44,6 +60,13 @@ export class LoginController {
     const http = this.adapterHost.httpAdapter;
     http.setHeader(response, 'Set-Cookie', this.sessions.clear());
     http.redirect(response, 303, '/login');
+  }
+
+  /** Fetch metadata or Origin naming another site; a request with neither (curl, a CLI) is no browser's. */
+  private isCrossSite(request: DeviceAuthRequest): boolean {
+    const site = request.headers['sec-fetch-site'];
+    const origin = request.headers.origin;
+    return site === 'cross-site' || site === 'same-site' || (origin !== undefined && origin !== this.origin);
   }
 
   private page(response: unknown, status: number, next: string, problem?: string): void {
@@ -63,7 +86,7 @@ ${problem ? html`<p class="problem" role="alert">${problem}</p>` : ''}
 </form>
 </main></body></html>`;
     const http = this.adapterHost.httpAdapter;
-    for (const [name, value] of Object.entries(PAGE_SECURITY_HEADERS)) http.setHeader(response, name, value);
+    for (const [name, value] of Object.entries(LOGIN_PAGE_HEADERS)) http.setHeader(response, name, value);
     http.reply(response, body.value, status);
   }
 }

@@ -1,8 +1,11 @@
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Escapes text for HTML element content and quoted attribute values. */
+/** C0 controls except tab, newline and CR, and DEL: HTML parse errors, never text a page means to show. */
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+
+/** Escapes text for HTML element content and quoted attribute values; control characters are dropped. */
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
+  return value.replace(CONTROLS, '').replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
 }
 
 /** A template tag that escapes every interpolated value unless it is already `SafeHtml`. */

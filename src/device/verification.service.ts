@@ -74,6 +74,11 @@ export class VerificationService {
   async decide(decision: Decision, user: DeviceAuthUser, ip: string, userCodeInput: string): Promise<{ clientId: string; clientName: string }> {
     // The same checks as the confirmation page (limit, state, the client still registered) ...
     const { code, client } = await this.lookUp(user, ip, userCodeInput);
+    // ... and the user still allowed (validateUser, as when tokens are issued): a disabled user
+    // can neither connect a device nor deny someone else's code ...
+    if (!(await this.config.validateUser(user.id))) {
+      throw new VerificationError(403, 'access_denied', 'Your account cannot connect devices', 'This account is no longer allowed to approve or deny sign-ins. Nothing was changed.');
+    }
     // ... then the one conditional UPDATE that decides; a concurrent decision may have won since.
     const won =
       decision === 'approve'

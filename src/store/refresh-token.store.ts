@@ -125,6 +125,11 @@ export class RefreshTokenStore {
     return result.affected ?? 0;
   }
 
+  /** Deletes one token outright, for a token that was stored but never handed out. */
+  async delete(token: string): Promise<void> {
+    await this.tokens.delete({ tokenHash: sha256Hex(token) });
+  }
+
   /** Deletes expired tokens in bounded batches; their families can no longer be used anyway. */
   async purgeExpired(): Promise<number> {
     return deleteInBatches(this.tokens, 'id', { expiresAt: LessThanOrEqual(this.config.clock.now()) }, this.config.purgeBatchSize);

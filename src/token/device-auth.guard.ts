@@ -15,8 +15,9 @@ export interface DeviceAuthenticatedRequest {
 }
 
 /**
- * Protects host routes with the issued access tokens (RFC 6750): 401 `invalid_token` for a
- * missing or bad token, 403 `insufficient_scope` when a `@Scopes()` scope is missing.
+ * Protects host routes with the issued access tokens (RFC 6750 §3.1): 401 with a bare challenge
+ * when no bearer token is sent, 400 `invalid_request` for a malformed one, 401 `invalid_token`
+ * for an invalid or expired one, 403 `insufficient_scope` when a `@Scopes()` scope is missing.
  */
 @Injectable()
 export class DeviceAuthGuard implements CanActivate {
@@ -33,10 +34,16 @@ export class DeviceAuthGuard implements CanActivate {
       return new HttpException({ error, error_description: description }, status);
     };
     const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header) : null;
-    // RFC 6750 §3.1: a request with no credentials at all gets a bare challenge, without an error code.
-    if (!header) throw refuse(401, 'invalid_token', 'A bearer access token is required.', 'Bearer realm="device-auth"');
-    if (!match) throw refuse(401, 'invalid_token', 'The Authorization header is not a bearer token.', challenge('invalid_token', 'The Authorization header is not a bearer token.'));
+    // RFC 6750 §3.1: a request without bearer credentials (no header, or another scheme such as
+    // Basic) gets a bare challenge, without an error code; a malformed Bearer header is a bad request.
+    if (typeof header !== 'string' || !/^Bearer(\s|$)/i.test(header)) {
+      throw refuse(401, 'invalid_token', 'A bearer access token is required.', 'Bearer realm="device-auth"');
+    }
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) {
+      const description = 'The Authorization header is not a well-formed bearer token.';
+      throw refuse(400, 'invalid_request', description, challenge('invalid_request', description));
+    }
     let token: VerifiedAccessToken;
     try {
       token = await this.issuer.verify(match[1]);

@@ -37,12 +37,12 @@ export class RevocationController {
 
   /**
    * Revoking a refresh token revokes its whole family. Unknown tokens and other clients' tokens
-   * get the same 200, so the endpoint tells nobody which tokens exist. Access tokens are
-   * short-lived signed JWTs that cannot be recalled: `unsupported_token_type`.
+   * get the same 200, so the endpoint tells nobody which tokens exist. The client's own access
+   * tokens are short-lived signed JWTs that cannot be recalled: `unsupported_token_type`.
    */
   @Post('revoke')
   @ApiJsonEndpoint('Revoke a refresh token and its family (RFC 7009)', TokenParam, Object, {
-    400: 'unsupported_token_type for an access token; invalid_request',
+    400: "unsupported_token_type for the client's own access token; invalid_request",
     401: 'invalid_client',
   })
   @HttpCode(200)
@@ -54,7 +54,8 @@ export class RevocationController {
       if ((await this.refreshTokens.revokeFamily(refresh.familyId)) > 0) this.events.emit('refresh_token.revoked', { clientId: client.clientId, userId: refresh.userId });
       return {};
     }
-    if (await this.isAccessToken(token)) {
+    // Only for the client's own access token: telling another client would confirm the token is valid.
+    if (await this.isAccessTokenOf(token, client.clientId)) {
       throw new UnsupportedTokenTypeError('Access tokens cannot be revoked; they expire by themselves. Revoke the refresh token.');
     }
     return {};
@@ -95,10 +96,9 @@ export class RevocationController {
     return { token: params.token, client, usedBasic: authorization !== undefined };
   }
 
-  private async isAccessToken(token: string): Promise<boolean> {
+  private async isAccessTokenOf(token: string, clientId: string): Promise<boolean> {
     try {
-      await this.issuer.verify(token);
-      return true;
+      return (await this.issuer.verify(token)).client_id === clientId;
     } catch {
       return false;
     }

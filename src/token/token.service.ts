@@ -36,10 +36,11 @@ export class TokenService {
     return { ...tokens, refresh_token: refreshToken };
   }
 
-  /** Takes back what `issue` stored when the grant was lost to a concurrent request. */
+  /**
+   * Takes back what `issue` stored for a fresh grant lost to a concurrent request. The refresh
+   * token never left the server, so its row is deleted rather than kept, revoked, for 30 days.
+   */
   async discard(tokens: IssuedTokens): Promise<void> {
-    if (tokens.refresh_token === undefined) return;
-    const row = await this.refreshTokens.find(tokens.refresh_token);
-    if (row) await this.refreshTokens.revokeFamily(row.familyId);
+    if (tokens.refresh_token !== undefined) await this.refreshTokens.delete(tokens.refresh_token);
   }
 }

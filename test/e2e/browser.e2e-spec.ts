@@ -1,5 +1,7 @@
 /// <reference lib="dom" />
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { poll, startFlow } from '../support/flow';
@@ -79,6 +81,33 @@ describe('the verification pages in a real browser', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: 'access_denied', error_description: 'The user denied the request.' });
     await page.context().close();
+  });
+
+  it("another site's page cannot sign the visitor in (login CSRF): 403 and no session cookie", async () => {
+    // The attacker's page, on another site (localhost is not 127.0.0.1), posting the demo's form.
+    const attacker = createServer((req, res) => {
+      const policy = req.url === '/no-referrer' ? '<meta name="referrer" content="no-referrer">' : '';
+      res.setHeader('Content-Type', 'text/html; charset=utf-8');
+      res.end(`<!doctype html><html><head>${policy}</head><body><form method="post" action="${baseUrl}/login">
+        <input type="hidden" name="username" value="alice"><input type="hidden" name="password" value="alice-password">
+        <input type="hidden" name="next" value="/device"><button>Win a prize</button></form></body></html>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerUrl = `http://localhost:${(attacker.address() as AddressInfo).port}`;
+    try {
+      for (const path of ['/', '/no-referrer']) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(`${attackerUrl}${path}`);
+        const [response] = await Promise.all([page.waitForResponse(`${baseUrl}/login`), page.getByRole('button', { name: 'Win a prize' }).click()]);
+        expect({ path, status: response.status() }).toEqual({ path, status: 403 });
+        expect(await response.headerValue('set-cookie')).toBeNull();
+        expect(await context.cookies(baseUrl)).toEqual([]);
+        await context.close();
+      }
+    } finally {
+      await new Promise((resolve) => attacker.close(resolve));
+    }
   });
 
   it('can be driven with the keyboard alone', async () => {

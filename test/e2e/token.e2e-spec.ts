@@ -322,6 +322,20 @@ describe.each(MATRIX)('token endpoint on %s with %s', (database, adapter) => {
       expect(res.body).toEqual(TOKEN('read write'));
     });
 
+    it('issues to a public client that sends HTTP Basic with an empty password, as for an empty client_secret', async () => {
+      const flow = await startFlow(t);
+      await approve(flow.user_code);
+      const res = await t
+        .http()
+        .post('/oauth/token')
+        .set('Authorization', `Basic ${Buffer.from('demo-cli:').toString('base64')}`)
+        .type('form')
+        .send({ grant_type: DEVICE_CODE_GRANT_TYPE, device_code: flow.device_code });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(TOKEN('read write'));
+      expect((await row()).status).toBe('consumed');
+    });
+
     it('refuses a public client that sends a secret', async () => {
       const flow = await startFlow(t);
       await approve(flow.user_code);

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import * as client from 'openid-client';
+import { ClientRegistry } from '../../src/clients/client.interface';
+import { sha256Hex } from '../../src/codes/device-code';
 import { DEMO_USERS } from '../../src/demo/login.controller';
+import { TokenService } from '../../src/token/token.service';
 import { decideViaPages, poll, signIn, startFlow } from '../support/flow';
 import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/test-app';
 import { freePort } from '../support/free-port';
@@ -133,6 +136,29 @@ describe.each(MATRIX)('tokens on %s with %s', (database, adapter) => {
       expect(new Set(await refreshStatuses())).toEqual(new Set(['revoked']));
     });
 
+    it('ten simultaneous polls of an approved code: one refresh token row, active, the winner’s; the losers leave none', async () => {
+      const flow = await startFlow(t, { ...REFRESH_CLIENT, scope: 'read' });
+      await decideViaPages(t, await signIn(t, 'alice'), flow.user_code, 'approve');
+      const results = await Promise.all(Array.from({ length: 10 }, () => poll(t, flow.device_code, REFRESH_CLIENT)));
+      const winners = results.filter((res) => res.status === 200);
+      expect(winners).toHaveLength(1);
+      for (const loser of results.filter((res) => res.status !== 200)) {
+        expect({ status: loser.status, body: loser.body }).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'The device code has already been used.' } });
+      }
+      const rows = await t.dataSource.query('SELECT token_hash, status FROM refresh_tokens');
+      expect(rows).toEqual([{ token_hash: sha256Hex(winners[0].body.refresh_token), status: 'active' }]);
+    });
+
+    it('a token issued for a grant lost to another request is deleted, and only that one', async () => {
+      const kept = await tokensFor();
+      const tokens = t.app.get(TokenService);
+      const lost = await tokens.issue({ userId: 'alice', clientId: 'refresh-cli', scope: 'read' }, (await t.app.get<ClientRegistry>(ClientRegistry).findClient('refresh-cli'))!);
+      expect(await refreshStatuses()).toEqual(['active', 'active']);
+      await tokens.discard(lost);
+      const rows = await t.dataSource.query('SELECT token_hash, status FROM refresh_tokens');
+      expect(rows).toEqual([{ token_hash: sha256Hex(kept.refresh_token!), status: 'active' }]);
+    });
+
     it("another client's refresh token, an unknown one, and an expired one are invalid_grant", async () => {
       const tokens = await tokensFor();
       const other = await refresh(tokens.refresh_token!, { client_id: 'tv-app', client_secret: CONFIDENTIAL_SECRET });
@@ -179,6 +205,16 @@ describe.each(MATRIX)('tokens on %s with %s', (database, adapter) => {
         error: 'unsupported_token_type',
         error_description: 'Access tokens cannot be revoked; they expire by themselves. Revoke the refresh token.',
       });
+    });
+
+    it("another client's access token gets the same 200 as an unknown token, and nothing changes", async () => {
+      const tokens = await tokensFor();
+      const fromTv = await t.http().post('/oauth/revoke').auth('tv-app', CONFIDENTIAL_SECRET).type('form').send({ token: tokens.access_token });
+      expect({ status: fromTv.status, body: fromTv.body }).toEqual({ status: 200, body: {} });
+      const fromDemoCli = await t.http().post('/oauth/revoke').type('form').send({ token: tokens.access_token, client_id: 'demo-cli' });
+      expect({ status: fromDemoCli.status, body: fromDemoCli.body }).toEqual({ status: 200, body: {} });
+      expect(await refreshStatuses()).toEqual(['active']);
+      expect((await t.http().get('/api/me').set('Authorization', `Bearer ${tokens.access_token}`)).status).toBe(200);
     });
 
     it('needs client authentication and a token', async () => {
@@ -285,10 +321,42 @@ describe.each(MATRIX)('tokens on %s with %s', (database, adapter) => {
       expect((await touch(writer.access_token)).body).toEqual({ user: 'alice', touched: true });
     });
 
+    const NO_BEARER = { error: 'invalid_token', error_description: 'A bearer access token is required.' };
+
     it('no token: 401 with a bare Bearer challenge', async () => {
       const res = await touch();
       expect(res.status).toBe(401);
+      expect(res.body).toEqual(NO_BEARER);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="device-auth"');
+    });
+
+    it('another scheme carries no bearer credentials: 401 with the same bare challenge as no token', async () => {
+      const tokens = await tokensFor('read');
+      for (const authorization of ['Basic abc', `Basic ${Buffer.from('refresh-cli:').toString('base64')}`, `Token ${tokens.access_token}`, `Bearerx ${tokens.access_token}`]) {
+        const res = await t.http().get('/api/me').set('Authorization', authorization);
+        expect({ authorization, status: res.status, body: res.body, challenge: res.headers['www-authenticate'] }).toEqual({
+          authorization,
+          status: 401,
+          body: NO_BEARER,
+          challenge: 'Bearer realm="device-auth"',
+        });
+      }
+    });
+
+    it('a malformed Bearer header (no token, or not one token68): 400 invalid_request', async () => {
+      const tokens = await tokensFor('read');
+      const description = 'The Authorization header is not a well-formed bearer token.';
+      for (const authorization of ['Bearer ', 'Bearer', 'bearer  ', `Bearer ${tokens.access_token} extra`, 'Bearer a,b']) {
+        const res = await t.http().get('/api/me').set('Authorization', authorization);
+        expect({ authorization, status: res.status, body: res.body, challenge: res.headers['www-authenticate'] }).toEqual({
+          authorization,
+          status: 400,
+          body: { error: 'invalid_request', error_description: description },
+          challenge: `Bearer realm="device-auth", error="invalid_request", error_description="${description}"`,
+        });
+      }
+      // The same token, well formed, passes: the refusals above are the header's shape.
+      expect((await t.http().get('/api/me').set('Authorization', `bearer ${tokens.access_token}`)).status).toBe(200);
     });
 
     async function expectInvalidToken(token: string): Promise<void> {

@@ -1,6 +1,9 @@
 import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { csrfFrom, poll, signIn, startFlow } from '../support/flow';
+import { DeviceAuthModule } from '../../src';
+import { DEMO_USERS } from '../../src/demo/login.controller';
+import { csrfFrom, DEVICE_CODE_GRANT_TYPE, poll, signIn, startFlow } from '../support/flow';
+import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
 import { MATRIX, startTestApp, TestApp } from '../support/test-app';
 
 /** The default guessing limit (SPEC: failed entries per 15 minutes per user and per IP). */
@@ -408,6 +411,30 @@ describe.each(MATRIX)('verification pages on %s with %s', (database, adapter) =>
       expect(polled.body.error).toBe('authorization_pending');
     });
 
+    it('a session of a user removed from DEMO_USERS counts as signed out: no page, no decision', async () => {
+      const flow = await startFlow(t);
+      const cookie = await signIn(t, 'alice');
+      const csrf = await entryCsrf(cookie);
+      const users = t.app.get<Map<string, string>>(DEMO_USERS);
+      const password = users.get('alice')!;
+      users.delete('alice');
+      try {
+        const entry = await t.http().get('/device').set('Cookie', cookie);
+        expect({ status: entry.status, location: entry.headers.location }).toEqual({ status: 303, location: '/login?next=%2Fdevice' });
+        for (const action of ['approve', 'deny'] as const) {
+          const res = await decide(action, cookie, csrf, flow.user_code);
+          expect(res.status).toBe(401);
+          expectPageHeaders(res);
+          expect(res.text).toContain('Please sign in');
+          expect(res.text).not.toContain('alice');
+        }
+      } finally {
+        users.set('alice', password);
+      }
+      expect(await row(flow.user_code)).toMatchObject({ status: 'pending', user_id: null });
+      expect((await poll(t, flow.device_code)).body).toEqual({ error: 'authorization_pending', error_description: 'The user has not yet approved or denied this request.' });
+    });
+
     it('a tampered session cookie counts as signed out', async () => {
       const flow = await startFlow(t);
       const alice = await signIn(t, 'alice');
@@ -579,6 +606,20 @@ describe.each(MATRIX)('verification pages on %s with %s', (database, adapter) =>
       expect(quoted.text).not.toContain('<b>x</b>');
     });
 
+    it('drops control characters from the echoed code, in the query and in the form', async () => {
+      const cookie = await signIn(t, 'alice');
+      const controls = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+      const viaQuery = await t.http().get('/device?user_code=%00%01%1b%7f').set('Cookie', cookie);
+      expect(viaQuery.status).toBe(404);
+      expectPageHeaders(viaQuery);
+      expect(viaQuery.text).toContain('name="user_code" class="code-input" value=""');
+      expect(viaQuery.text).not.toMatch(controls);
+      const viaForm = await submitCode(cookie, await entryCsrf(cookie), 'ZZ\x00ZZ\x1b-\x7fZZ\x08ZZ');
+      expect(viaForm.status).toBe(404);
+      expect(viaForm.text).toContain('name="user_code" class="code-input" value="ZZZZ-ZZZZ"');
+      expect(viaForm.text).not.toMatch(controls);
+    });
+
     it('/login: a wrong password is 401 and sets no session', async () => {
       const res = await t.http().post('/login').type('form').send({ username: 'alice', password: 'bob-password', next: '/device' });
       expect(res.status).toBe(401);
@@ -587,6 +628,34 @@ describe.each(MATRIX)('verification pages on %s with %s', (database, adapter) =>
       const unknown = await t.http().post('/login').type('form').send({ username: 'mallory', password: 'x', next: '/device' });
       expect(unknown.status).toBe(401);
       expect(unknown.headers['set-cookie']).toBeUndefined();
+    });
+
+    it('/login refuses a form posted from another site (login CSRF): 403, no session cookie', async () => {
+      const cases: Record<string, string>[] = [
+        { Origin: 'https://evil.example' },
+        { 'Sec-Fetch-Site': 'cross-site' },
+        { 'Sec-Fetch-Site': 'same-site', Origin: 'http://sub.device.test' },
+        { Origin: 'null' },
+        { Origin: 'http://device.test:8080' },
+        { Origin: 'https://device.test' },
+      ];
+      for (const headers of cases) {
+        const res = await t.http().post('/login').set(headers).type('form').send({ username: 'alice', password: 'alice-password', next: '/device' });
+        expect({ headers, status: res.status, cookie: res.headers['set-cookie'] }).toEqual({ headers, status: 403, cookie: undefined });
+        expect(res.headers['content-type']).toMatch(/^text\/html; charset=utf-8$/i);
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(res.text).toContain("This sign-in did not come from this site&#39;s own page. Open http://device.test/login and sign in there.");
+      }
+      // The form page sends referrers to its own origin only, so that browsers put the real Origin
+      // on its POST (under no-referrer they send "Origin: null", refused above).
+      expect((await t.http().get('/login')).headers['referrer-policy']).toBe('same-origin');
+      // From the demo's own page (PUBLIC_URL's origin, same-origin fetch metadata), or from no
+      // browser at all (no Origin), signing in works.
+      for (const headers of [{ Origin: 'http://device.test', 'Sec-Fetch-Site': 'same-origin' }, { 'Sec-Fetch-Site': 'none' }, {}]) {
+        const res = await t.http().post('/login').set(headers).type('form').send({ username: 'alice', password: 'alice-password', next: '/device' });
+        expect({ headers, status: res.status, location: res.headers.location }).toEqual({ headers, status: 303, location: '/device' });
+        expect(res.headers['set-cookie']).toEqual([expect.stringMatching(/^nda_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=28800$/)]);
+      }
     });
 
     it('/login never redirects to another site: next=//evil.example goes to /device', async () => {
@@ -662,5 +731,45 @@ describe.each(MATRIX)('VERIFICATION_FAILURE_LIMIT on %s with %s', (database, ada
     t.clock.advance(FIFTEEN_MINUTES_MS);
     const fresh = await startFlow(t);
     expect((await send(fresh.user_code)).status).toBe(200);
+  });
+});
+
+describe.each(MATRIX)('a signed-in user the host no longer accepts (validateUser) on %s with %s', (database, adapter) => {
+  let host: HostApp;
+  const allowed = new Set(['alice', 'eve']);
+
+  beforeAll(async () => {
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ validateUser: (id) => allowed.has(id) }))], [], adapter);
+  });
+  afterAll(() => host.close());
+  beforeEach(async () => {
+    allowed.add('eve');
+    await host.dataSource.query('DELETE FROM device_codes');
+    await host.dataSource.query('DELETE FROM device_auth_rate_limits');
+  });
+
+  it('cannot approve or deny: a 403 page, and the code stays pending for someone else', async () => {
+    const created = await host.http().post('/oauth/device_authorization').type('form').send({ client_id: 'host-cli' });
+    expect(created.status).toBe(200);
+    const { user_code: userCode, device_code: deviceCode } = created.body;
+    const csrfOf = async (user: string) => csrfFrom((await host.http().get('/device').set('x-test-user', user)).text);
+    const eveCsrf = await csrfOf('eve');
+    allowed.delete('eve');
+    for (const action of ['approve', 'deny']) {
+      const res = await host.http().post(`/device/${action}`).set('x-test-user', 'eve').type('form').send({ user_code: userCode, _csrf: eveCsrf });
+      expect(res.status).toBe(403);
+      expectPageHeaders(res);
+      expect(res.text).toContain('<h1>Your account cannot connect devices</h1>');
+      expect(res.text).toContain('This account is no longer allowed to approve or deny sign-ins. Nothing was changed.');
+      expect(res.text).not.toContain('Device connected');
+    }
+    const [row] = await host.dataSource.query('SELECT status, user_id FROM device_codes');
+    expect({ status: row.status, user_id: row.user_id ?? null }).toEqual({ status: 'pending', user_id: null });
+    const polled = await host.http().post('/oauth/token').type('form').send({ grant_type: DEVICE_CODE_GRANT_TYPE, device_code: deviceCode, client_id: 'host-cli' });
+    expect(polled.body).toEqual({ error: 'authorization_pending', error_description: 'The user has not yet approved or denied this request.' });
+    // A user the host accepts decides the same code: the refusal was eve's, not the code's.
+    const approved = await host.http().post('/device/approve').set('x-test-user', 'alice').type('form').send({ user_code: userCode, _csrf: await csrfOf('alice') });
+    expect(approved.status).toBe(200);
+    expect(approved.text).toContain('Device connected');
   });
 });

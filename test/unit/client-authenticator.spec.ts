@@ -100,6 +100,11 @@ describe('authenticateClient', () => {
     it('sending a secret by Basic is invalid_client, challenged', async () => {
       await expectInvalidClient(basic('public-cli', 'anything-at-all'), {}, true);
     });
+
+    it('an empty secret by Basic is no secret, as an empty client_secret in the body is', async () => {
+      expect((await authenticateClient(registry, basic('public-cli', ''), {})).clientId).toBe('public-cli');
+      expect((await authenticateClient(registry, basic('public-cli', ''), { client_id: 'public-cli' })).clientId).toBe('public-cli');
+    });
   });
 
   describe('confidential client', () => {

@@ -13,6 +13,12 @@ describe('escapeHtml', () => {
   it('escapes already-escaped text again', () => {
     expect(escapeHtml('&amp;')).toBe('&amp;amp;');
   });
+
+  it('drops C0 control characters and DEL, keeping tab, newline and carriage return', () => {
+    const c0 = Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('');
+    expect(escapeHtml(`a${c0}b\x7fc<`)).toBe('a\t\n\rbc&lt;');
+    expect(escapeHtml('\x00\x01\x1b\x7f')).toBe('');
+  });
 });
 
 describe('html', () => {
@@ -21,6 +27,10 @@ describe('html', () => {
     expect(out).toBeInstanceOf(SafeHtml);
     expect(out.value).toBe('<p>hi</p>');
     expect(String(out)).toBe('<p>hi</p>');
+  });
+
+  it('drops control characters from what it interpolates, in content and attributes', () => {
+    expect(html`<input value="${'X\x00Y\x1b'}"><p>${'\x7f1\x02'}</p>`.value).toBe('<input value="XY"><p>1</p>');
   });
 
   it('escapes interpolated strings in content and attributes', () => {
