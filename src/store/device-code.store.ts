@@ -7,7 +7,7 @@ import { DEVICE_AUTH_CONFIG } from '../device-auth.constants';
 import type { DeviceAuthConfig } from '../device-auth.options';
 import { DeviceCode, DeviceCodeAction } from '../entities/device-code.entity';
 import { RateLimitCounter } from '../entities/rate-limit.entity';
-import { isUniqueViolation } from './db-errors';
+import { isMysqlFamily, isUniqueViolation } from './db-errors';
 import { deleteInBatches } from './batched-delete';
 
 /** Where and how the device asked; shown on the confirmation page. */
@@ -58,12 +58,15 @@ const POLL_ATTEMPTS = 3;
 @Injectable()
 export class DeviceCodeStore {
   private readonly logger = new Logger('DeviceAuth');
+  private readonly mysql: boolean;
 
   constructor(
     @InjectRepository(DeviceCode) private readonly codes: Repository<DeviceCode>,
     @InjectRepository(RateLimitCounter) private readonly counters: Repository<RateLimitCounter>,
     @Inject(DEVICE_AUTH_CONFIG) private readonly config: DeviceAuthConfig,
-  ) {}
+  ) {
+    this.mysql = isMysqlFamily(codes.manager.connection.options.type);
+  }
 
   /** A fresh user code in its displayed form, e.g. `BDWP-HQPK`. */
   generateUserCode(): string {
@@ -156,8 +159,8 @@ export class DeviceCodeStore {
         case 'pending': {
           const recorded = await this.recordPoll(code, now);
           if (recorded) return recorded;
-          // Polls of one code that keep colliding come from a device polling in parallel:
-          // too fast by any measure.
+          // A lost race leaves a poll too early, and that write cannot lose, so this bound is
+          // never reached in practice; a row changing under every read is slowed all the same.
           if (attempt === POLL_ATTEMPTS) return { outcome: 'slow_down', interval: code.intervalSeconds };
         }
       }
@@ -220,23 +223,44 @@ export class DeviceCodeStore {
   }
 
   /**
-   * Records a pending poll with one compare-and-set UPDATE against the row as read: on time, it
-   * stores the poll's time; too early, it also grows the interval (capped) and answers
-   * `slow_down` with it. The state lives in the row, so throttling holds across restarts and
-   * instances. When the row changed since it was read (a parallel poll of the same code, or a
-   * decision), nothing is written and null is returned, so the caller reads it again; that way
-   * the answer always matches what was stored, and parallel slow_downs each add theirs.
+   * Records a pending poll in one UPDATE. On time: a compare-and-set against the poll time as
+   * read, so of parallel polls only one is on time; the others find the row changed (null: the
+   * caller reads it again, and they are now too early). Too early: the interval grows in SQL
+   * (capped) and the statement hands back the value it stored, so parallel slow_downs each add
+   * theirs and each device is told exactly what the row holds. The state lives in the row, so
+   * throttling holds across restarts and instances. Null too when the code left pending meanwhile.
    */
   private async recordPoll(code: DeviceCode, now: number): Promise<PollResult | null> {
     const tooEarly = code.lastPolledAt !== null && now - code.lastPolledAt < code.intervalSeconds * 1000 - 500;
-    const interval = tooEarly ? Math.min(code.intervalSeconds + this.config.slowDownIncrementSeconds, this.config.maxPollIntervalSeconds) : code.intervalSeconds;
+    if (tooEarly) {
+      const interval = await this.growInterval(code.id, now);
+      return interval === null ? null : { outcome: 'slow_down', interval };
+    }
     const { affected } = await this.run(
-      `UPDATE device_codes SET last_polled_at = ?, interval_seconds = ? WHERE id = ? AND status = 'pending' AND expires_at > ? ` +
-        `AND interval_seconds = ? AND ${code.lastPolledAt === null ? 'last_polled_at IS NULL' : 'last_polled_at = ?'}`,
-      [now, interval, code.id, now, code.intervalSeconds, ...(code.lastPolledAt === null ? [] : [code.lastPolledAt])],
+      `UPDATE device_codes SET last_polled_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ? AND ` +
+        (code.lastPolledAt === null ? 'last_polled_at IS NULL' : 'last_polled_at = ?'),
+      [now, code.id, now, ...(code.lastPolledAt === null ? [] : [code.lastPolledAt])],
     );
-    if (affected !== 1) return null;
-    return tooEarly ? { outcome: 'slow_down', interval } : { outcome: 'authorization_pending' };
+    return affected === 1 ? { outcome: 'authorization_pending' } : null;
+  }
+
+  /**
+   * slow_down's write: the interval plus the increment, capped, and the poll's time; returns the
+   * interval now stored, or null when the code is no longer pending. The new value comes back in
+   * the statement's own reply (MySQL's LAST_INSERT_ID(expr), SQLite's RETURNING), as the rate
+   * limiter's counters do.
+   */
+  private async growInterval(id: number, now: number): Promise<number | null> {
+    const grown = 'CASE WHEN interval_seconds + ? > ? THEN ? ELSE interval_seconds + ? END';
+    const where = "WHERE id = ? AND status = 'pending' AND expires_at > ?";
+    const { slowDownIncrementSeconds: step, maxPollIntervalSeconds: cap } = this.config;
+    const parameters = [step, cap, cap, step, now, id, now];
+    if (this.mysql) {
+      const { affected, raw } = await this.run(`UPDATE device_codes SET interval_seconds = LAST_INSERT_ID(${grown}), last_polled_at = ? ${where}`, parameters);
+      return affected === 1 ? Number((raw as { insertId: number }).insertId) : null;
+    }
+    const { records } = await this.run(`UPDATE device_codes SET interval_seconds = ${grown}, last_polled_at = ? ${where} RETURNING interval_seconds`, parameters);
+    return records.length === 1 ? Number((records[0] as { interval_seconds: number }).interval_seconds) : null;
   }
 
   /** The poll's read, by the unique hash index. */
