@@ -18,12 +18,15 @@ import { RateLimitCounter } from './entities/rate-limit.entity';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { DeviceAuthEvents } from './events/device-auth.events';
 import { EventLogListener } from './events/event-log.listener';
+import { HealthRoute } from './health/health.route';
+import { DeviceAuthHealth } from './health/health.service';
 import { PreRoutingErrorsFilter } from './http/pre-routing-errors.filter';
 import { RateLimiter } from './limits/rate-limiter.service';
 import { MetadataController } from './metadata/metadata.controller';
 import { DeviceCodeStore } from './store/device-code.store';
 import { PurgeScheduler } from './store/purge.scheduler';
 import { RefreshTokenStore } from './store/refresh-token.store';
+import { SchemaCheck } from './store/schema.check';
 import { DeviceAuthGuard } from './token/device-auth.guard';
 import { JwtTokenIssuer } from './token/jwt-token.issuer';
 import { RevocationController } from './token/revocation.controller';
@@ -88,7 +91,10 @@ import { UserResolver } from './users/user-resolver.interface';
     DeviceAuthEvents,
     EventLogListener,
     PurgeScheduler,
+    SchemaCheck,
     DeviceAuthGuard,
+    DeviceAuthHealth,
+    HealthRoute,
     // Global, but it only answers for the module's own routes; see the class.
     { provide: APP_FILTER, useClass: PreRoutingErrorsFilter },
   ],
@@ -101,6 +107,7 @@ import { UserResolver } from './users/user-resolver.interface';
     TokenIssuer,
     ClientRegistry,
     TypeOrmClientRegistry,
+    DeviceAuthHealth,
   ],
 })
 export class DeviceAuthModule extends ConfigurableDeviceAuthModule {}

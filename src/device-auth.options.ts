@@ -67,6 +67,12 @@ export interface DeviceAuthModuleOptions {
    * rather than `invalid_grant` for a code that is gone.
    */
   purgeRetentionSeconds?: number;
+  /**
+   * Where the module answers `GET` health checks (200 when its database answers, else 503);
+   * default `/health`, exactly (no global prefix). `false` leaves health checks to the host,
+   * which can call `DeviceAuthHealth.check()` from its own route.
+   */
+  healthPath?: string | false;
   clock?: Clock;
 }
 
@@ -87,6 +93,7 @@ export interface DeviceAuthConfig {
   purgeIntervalSeconds: number;
   purgeBatchSize: number;
   purgeRetentionSeconds: number;
+  healthPath: string | false;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   validateUser: (userId: string) => boolean | Promise<boolean>;
@@ -148,6 +155,7 @@ export function resolveConfig(options: DeviceAuthModuleOptions): DeviceAuthConfi
     validateUser: validateUserHook(options.validateUser),
     audience: options.audience ?? issuer,
     csrfSecret: options.csrfSecret,
+    healthPath: healthPathFrom(options.healthPath),
     clock: options.clock ?? { now: () => Date.now() },
   };
 }
@@ -166,6 +174,12 @@ function userCodeFormatFrom(userCode: DeviceAuthModuleOptions['userCode']): User
     throw new DeviceAuthOptionsError(`userCode must be one of ${Object.keys(USER_CODE_PRESETS).join(', ')}, or { charset, length }.`);
   }
   return USER_CODE_PRESETS[name];
+}
+
+function healthPathFrom(path: DeviceAuthModuleOptions['healthPath']): string | false {
+  if (path === undefined) return '/health';
+  if (path === false || (typeof path === 'string' && /^(\/[A-Za-z0-9._~-]+)+$/.test(path))) return path;
+  throw new DeviceAuthOptionsError('healthPath must be false or a plain path such as "/health" (letters, digits, "-", "_", ".", "~" between slashes).');
 }
 
 function validateUserHook(hook: DeviceAuthModuleOptions['validateUser']): DeviceAuthConfig['validateUser'] {

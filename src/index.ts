@@ -17,6 +17,7 @@ export type { Clock, DeviceAuthConfig, DeviceAuthModuleOptions } from './device-
 // Schema: add these to the host's TypeORM `entities` and `migrations`.
 export const deviceAuthEntities = [DeviceCode, RateLimitCounter, RefreshToken, DeviceAuthClient];
 export const deviceAuthMigrations = [CreateDeviceAuthTables1764780000000, CreateRefreshTokens1764790000000, CreateDeviceAuthClients1764800000000];
+export { runMigrationsExclusively } from './migrations/run-migrations';
 export { DeviceCode, IllegalDeviceCodeTransitionError } from './entities/device-code.entity';
 export type { DeviceCodeAction, DeviceCodeStatus } from './entities/device-code.entity';
 export { RateLimitCounter, RefreshToken, DeviceAuthClient };
@@ -46,6 +47,13 @@ export { PageRenderer, STYLESHEET_PATH } from './device/page-renderer.interface'
 export type { ConfirmPageModel, EntryPageModel, ErrorPageModel, ResultPageModel } from './device/page-renderer.interface';
 export { DefaultPageRenderer } from './device/default-page.renderer';
 export { escapeHtml, html, SafeHtml } from './device/html';
+
+// Outages: health checks, a deadline for MySQL queries, telling an outage from a bug
+export { DeviceAuthHealth, HEALTH_CHECK_TIMEOUT_MS } from './health/health.service';
+export type { HealthReport } from './health/health.service';
+export { queryDeadline } from './health/query-deadline.subscriber';
+export { addHealthCheckToDocument } from './openapi/openapi.health';
+export { isDatabaseUnavailable } from './store/db-errors';
 
 // Protecting host routes, events, errors
 export { DeviceAuthGuard, Scopes } from './token/device-auth.guard';

@@ -46,8 +46,9 @@ interface HttpAnswer {
 
 /**
  * The device's side of RFC 8628 over global fetch: discovery (RFC 8414), the device
- * authorization request, token polling, and the demo's `/api/me`. Every request can be
- * cancelled through `signal`; a cancelled request rejects with the abort reason, untouched.
+ * authorization request, token polling, and the demo's `/api/me` where the server has one.
+ * Every request can be cancelled through `signal`; a cancelled request rejects with the abort
+ * reason, untouched.
  */
 export class DeviceFlowClient {
   constructor(
@@ -125,10 +126,15 @@ export class DeviceFlowClient {
     }
   }
 
-  /** GET {server}/api/me with the access token: who the token belongs to. */
-  async whoAmI(tokens: TokenResponse): Promise<SignedInUser> {
+  /**
+   * GET {server}/api/me with the access token: who the token belongs to, as the demo answers
+   * (`{ user, scopes }`). Undefined on 404: the module does not provide that route, so a host
+   * app without it has nothing to say, and the sign-in stands. Any other answer is a CliError.
+   */
+  async whoAmI(tokens: TokenResponse): Promise<SignedInUser | undefined> {
     const url = `${this.server}/api/me`;
     const answer = await this.request(url, { headers: { Accept: 'application/json', Authorization: `Bearer ${tokens.access_token}` } });
+    if (answer.status === 404) return undefined;
     const body = answer.body;
     if (answer.status !== 200 || !isRecord(body) || typeof body.user !== 'string') {
       throw new CliError(`GET ${url} did not say who signed in (${describeStatus(answer)}).`);

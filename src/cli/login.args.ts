@@ -29,7 +29,7 @@ Options:
                      or set ${SECRET_ENV}, which keeps it out of the process list
   --token-file PATH  where to store the tokens (default: $XDG_CONFIG_HOME or ~/.config,
                      then nest-device-auth/tokens.json); written readable only by you
-  --no-qr            do not print the QR code
+  --no-qr            do not print the QR code (it is printed only on a terminal)
   -h, --help         show this help
 
 Exit codes: 0 signed in, 1 error, 2 usage error, 3 access denied, 4 code expired, 130 cancelled.

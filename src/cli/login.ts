@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { CliError, EXIT, UsageError } from './cli.errors';
-import { DeviceFlowClient, printable } from './device-flow.client';
+import { DeviceFlowClient, printable, type SignedInUser, type TokenResponse } from './device-flow.client';
 import { LoginOptions, parseLoginArgs, USAGE } from './login.args';
 import { Terminal } from './terminal';
 import { saveTokens, storedTokens } from './token-file';
@@ -28,12 +28,35 @@ async function login(options: LoginOptions, terminal: Terminal, signal: AbortSig
   }
   const receivedAt = Date.now();
   terminal.line('Approved.');
-  saveTokens(options.tokenFile, storedTokens(tokens, options.scope, receivedAt, options.server, options.clientId));
+  const stored = storedTokens(tokens, options.scope, receivedAt, options.server, options.clientId);
+  saveTokens(options.tokenFile, stored);
   terminal.line(`Tokens saved to ${options.tokenFile} (readable only by you).`);
 
-  const me = await client.whoAmI(tokens);
-  const scopes = me.scopes.map(printable).join(', ') || 'none';
-  terminal.line(`Signed in as ${terminal.bold(printable(me.user))} (scopes: ${scopes}).`);
+  const me = await whoSignedIn(client, tokens, terminal);
+  if (me) {
+    terminal.line(`Signed in as ${terminal.bold(printable(me.user))} (scopes: ${scopeList(me.scopes)}).`);
+  } else {
+    // The token response's scope: what was granted, even if the server cannot say to whom.
+    terminal.line(stored.scope === undefined ? 'Signed in.' : `Signed in (scopes: ${scopeList(stored.scope.split(' ').filter(Boolean))}).`);
+  }
+}
+
+/**
+ * Who signed in, from the server's `/api/me`; undefined when it cannot say. The tokens are
+ * saved by then, so the sign-in worked either way: an unexpected answer is only a warning.
+ */
+async function whoSignedIn(client: DeviceFlowClient, tokens: TokenResponse, terminal: Terminal): Promise<SignedInUser | undefined> {
+  try {
+    return await client.whoAmI(tokens);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    terminal.error(`Warning: ${error.message}`);
+    return undefined;
+  }
+}
+
+function scopeList(scopes: string[]): string {
+  return scopes.map(printable).join(', ') || 'none';
 }
 
 function isLoopback(server: string): boolean {

@@ -32,7 +32,11 @@ export class Terminal {
     return this.color ? `\x1b[1m${text}\x1b[22m` : text;
   }
 
-  /** RFC 8628 §3.3: the code, where to enter it, and a QR code of the URL that carries it. */
+  /**
+   * RFC 8628 §3.3: the code, where to enter it, and a QR code of the URL that carries it. The
+   * QR code (block characters and colour codes) only goes to a terminal; a pipe or a log file
+   * gets the link instead.
+   */
   async showCode(device: DeviceAuthorization, qr: boolean): Promise<void> {
     this.line('To sign in, open this page in a browser on any device:');
     this.line();
@@ -44,7 +48,7 @@ export class Terminal {
     this.line();
     const complete = device.verification_uri_complete;
     if (complete === undefined) return;
-    if (!qr) {
+    if (!qr || !this.tty) {
       this.line(`Or open ${printable(complete)}`);
       this.line();
       return;

@@ -21,7 +21,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRoot({ ...databaseOptions(config), migrationsRun: true }),
+        // Migrations run in createDemoApp, under a lock.
+        TypeOrmModule.forRoot(databaseOptions(config)),
         DeviceAuthModule.forRoot({
           issuer: config.publicUrl,
           clients: config.clients,

@@ -1,6 +1,9 @@
 import { DataSourceOptions } from 'typeorm';
-import { deviceAuthEntities, deviceAuthMigrations } from '../index';
+import { deviceAuthEntities, deviceAuthMigrations, queryDeadline } from '../index';
 import { DemoConfig, sqlitePath } from './demo.config';
+
+/** The longest the demo waits for MySQL/MariaDB to connect or to answer one statement. */
+export const MYSQL_TIMEOUT_MS = 5000;
 
 /**
  * The one place the demo's database options are built: the app and the TypeORM CLI's
@@ -30,8 +33,14 @@ export function databaseOptions(config: Pick<DemoConfig, 'databaseUrl' | 'dataDi
     password: decodeURIComponent(url.password),
     database: decodeURIComponent(url.pathname.slice(1)),
     charset: 'utf8mb4_bin',
-    connectTimeout: 5000,
-    extra: { connectionLimit: 10 },
+    // Bounded waits when the database goes away (each failure answers 503): a connection attempt,
+    // a query (a peer that stopped answering would otherwise hold it forever), and the queue for
+    // a pooled connection. mysql2 3 has no acquire timeout (TypeORM's `acquireTimeout` is ignored,
+    // with a warning): a waiter gets the next connection freed, and every connection is freed
+    // within these bounds; past `queueLimit` waiters a request fails at once.
+    connectTimeout: MYSQL_TIMEOUT_MS,
+    subscribers: [queryDeadline(MYSQL_TIMEOUT_MS)],
+    extra: { connectionLimit: 10, queueLimit: 100 },
     ...common,
   };
 }

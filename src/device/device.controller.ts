@@ -46,7 +46,7 @@ export class DeviceController {
     400: 'invalid_scope, invalid_request',
     401: 'invalid_client (with WWW-Authenticate when HTTP Basic was used)',
     429: 'temporarily_unavailable: too many requests from this client and IP (Retry-After)',
-    503: 'temporarily_unavailable: no free user code could be drawn (Retry-After)',
+    503: 'temporarily_unavailable: the database cannot be reached, or no free user code could be drawn (Retry-After)',
   })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { describe, toOAuthError } from '../oauth/oauth-exception.filter';
+import { logServerSide, toOAuthError } from '../oauth/oauth-exception.filter';
 import { ServerError } from '../oauth/oauth.errors';
 import { Inject } from '@nestjs/common';
 import { PageRenderer } from './page-renderer.interface';
@@ -40,9 +40,10 @@ export class PageExceptionFilter implements ExceptionFilter {
 
   private toVerificationError(exception: unknown): VerificationError {
     const error = toOAuthError(exception);
-    if (error instanceof ServerError) {
-      this.logger.error(`unexpected error on the verification page: ${describe(exception)}`);
-      return new VerificationError(500, 'server_error', 'Something went wrong', 'Please try again in a moment.');
+    logServerSide(this.logger, exception, error, ' on the verification page');
+    if (error instanceof ServerError) return new VerificationError(500, 'server_error', 'Something went wrong', 'Please try again in a moment.');
+    if (error.status === 503) {
+      return new VerificationError(503, error.error, 'The service is temporarily unavailable', 'Your request could not be completed. Please try again in a moment.', error.headers);
     }
     return new VerificationError(error.status, error.error, 'That request could not be read', error.description, error.headers);
   }

@@ -18,12 +18,17 @@ const PARAMS = { user_code: 64, _csrf: 128 } as const;
 
 const VERIFICATION_ERRORS: Record<number, string> = {
   401: 'login_required',
-  403: 'invalid_csrf_token',
+  403: 'invalid_csrf_token; access_denied on approve and deny when the host no longer accepts the user (validateUser)',
   404: 'invalid_user_code (counted against the guessing limit)',
   409: 'code_already_used',
   410: 'expired_token',
   429: 'temporarily_unavailable: too many wrong codes (Retry-After)',
 };
+
+/** The API's own wording where the pages' speaks of a form that a program never saw. */
+const API_DESCRIPTIONS = new Map([
+  ['invalid_csrf_token', 'The CSRF token is missing or not the one for this session. Get it from GET /device/api/session and send it in the X-CSRF-Token header or the _csrf field.'],
+]);
 
 /** The JSON answers of the verification API: `{error, error_description}` with the status. */
 @Catch()
@@ -39,7 +44,8 @@ export class VerificationApiExceptionFilter implements ExceptionFilter {
     const http = this.adapterHost.httpAdapter;
     const response = host.switchToHttp().getResponse();
     for (const [name, value] of Object.entries({ ...exception.headers, 'Cache-Control': 'no-store' })) http.setHeader(response, name, value);
-    http.reply(response, { error: exception.error, error_description: rfcErrorText(`${exception.title}. ${exception.detail}`) }, exception.status);
+    const description = API_DESCRIPTIONS.get(exception.error) ?? `${exception.title}. ${exception.detail}`;
+    http.reply(response, { error: exception.error, error_description: rfcErrorText(description) }, exception.status);
   }
 }
 

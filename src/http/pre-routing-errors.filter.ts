@@ -4,6 +4,7 @@ import { PageRenderer } from '../device/page-renderer.interface';
 import { PageExceptionFilter } from '../device/page-exception.filter';
 import { OAuthExceptionFilter } from '../oauth/oauth-exception.filter';
 import { InvalidRequestError } from '../oauth/oauth.errors';
+import { isDatabaseUnavailable } from '../store/db-errors';
 
 /** The module's own POST routes, by exact path: a host route is never answered for. */
 const JSON_ENDPOINTS = new Set([
@@ -16,6 +17,8 @@ const JSON_ENDPOINTS = new Set([
   '/device/api/deny',
 ]);
 const VERIFICATION_PAGES = new Set(['/device', '/device/approve', '/device/deny']);
+/** Discovery has no filter of its own; it reads the database with `clientRegistry: 'database'`. */
+const DISCOVERY_ENDPOINTS = new Set(['/.well-known/oauth-authorization-server', '/.well-known/jwks.json']);
 
 /**
  * Bodies are parsed before routing, so a malformed, oversized or unsupported body never reaches
@@ -45,6 +48,8 @@ export class PreRoutingErrorsFilter extends BaseExceptionFilter {
       return this.oauth.catch(error, host);
     }
     if (path !== undefined && VERIFICATION_PAGES.has(path) && request?.method === 'POST') return this.pages.catch(exception, host);
+    // A database outage there is a 503 in the OAuth format too, never Nest's 500.
+    if (path !== undefined && DISCOVERY_ENDPOINTS.has(path) && isDatabaseUnavailable(exception)) return this.oauth.catch(exception, host);
     super.catch(exception, host);
   }
 }

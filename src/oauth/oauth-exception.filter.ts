@@ -1,11 +1,17 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InvalidRequestError, OAuthError, ServerError } from './oauth.errors';
+import { QueryFailedError } from 'typeorm';
+import { databaseErrorSummary, isDatabaseUnavailable } from '../store/db-errors';
+import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError } from './oauth.errors';
+
+/** `Retry-After` of a 503 while the database is unavailable: about one polling interval. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The one serialiser for the JSON endpoints: an OAuthError becomes its RFC 6749 §5.2 body;
  * a framework 4xx (bad JSON, body too large, unsupported media type) becomes `invalid_request`
- * with its status; anything else is a bare `server_error` whose details stay in the log.
+ * with its status; a database outage is 503 `temporarily_unavailable` with Retry-After; anything
+ * else is a bare `server_error` whose details stay in the log.
  */
 @Catch()
 export class OAuthExceptionFilter implements ExceptionFilter {
@@ -15,7 +21,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const error = toOAuthError(exception);
-    if (error instanceof ServerError) this.logger.error(`unexpected error: ${describe(exception)}`);
+    logServerSide(this.logger, exception, error, '');
     const http = this.adapterHost.httpAdapter;
     const response = host.switchToHttp().getResponse();
     const headers = { ...error.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' };
@@ -35,6 +41,9 @@ export function rfcErrorText(text: string): string {
 
 export function toOAuthError(exception: unknown): OAuthError {
   if (exception instanceof OAuthError) return exception;
+  if (isDatabaseUnavailable(exception)) {
+    return new TemporarilyUnavailableError('The service is temporarily unavailable; try again shortly.', UNAVAILABLE_RETRY_AFTER_SECONDS, 503);
+  }
   if (exception instanceof HttpException && exception.getStatus() < 500) {
     return new InvalidRequestError(describeHttpException(exception), exception.getStatus());
   }
@@ -58,7 +67,21 @@ function describeHttpException(exception: HttpException): string {
   }
 }
 
-/** Error class and message only: never a request body, which may carry secrets. */
+/**
+ * The log line for a failure that is not the client's: an outage gets the error's class and code
+ * only (a query's message and parameters may carry codes), anything unexpected its class and
+ * message. `where` says on which surface, e.g. ' on the verification page'.
+ */
+export function logServerSide(logger: Logger, exception: unknown, error: OAuthError, where: string): void {
+  if (isDatabaseUnavailable(exception)) logger.warn(`database unavailable${where}: ${databaseErrorSummary(exception)}`);
+  else if (error instanceof ServerError) logger.error(`unexpected error${where}: ${describe(exception)}`);
+}
+
+/**
+ * Error class and message only: never a request body, which may carry secrets. A query's error
+ * gets its class and code alone, as the server's message can quote a value ("Duplicate entry ...").
+ */
 export function describe(exception: unknown): string {
+  if (exception instanceof QueryFailedError) return databaseErrorSummary(exception);
   return exception instanceof Error ? `${exception.name}: ${exception.message}` : typeof exception;
 }

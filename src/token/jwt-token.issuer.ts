@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, JsonWebKey, KeyObject, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, JWK, jwtVerify, SignJWT } from 'jose';
+import { DeviceAuthOptionsError } from '../device-auth.options';
 import { IssuedTokens, TokenGrant, TokenIssuer, VerifiedAccessToken } from './token-issuer.interface';
 
 /** A private key as PEM (PKCS#8 or SEC1/PKCS#1) or as a JWK; `kid` defaults to its thumbprint. */
@@ -16,22 +17,33 @@ export interface JwtTokenIssuerOptions {
   now: () => number;
 }
 
-interface LoadedKey {
-  kid: string;
+/** A signing key as parsed from the options; its `kid` may still have to be computed. */
+interface ParsedKey {
+  kid?: string;
   alg: string;
   privateKey: KeyObject;
   publicKey: KeyObject;
+}
+
+interface LoadedKey extends ParsedKey {
+  kid: string;
   publicJwk: JWK;
 }
+
+const SUPPORTED_KEYS = 'EC P-256 (ES256), EC P-384 (ES384), RSA (RS256) or Ed25519 (EdDSA)';
 
 /**
  * The default issuer: RFC 9068 JWT access tokens (`typ: at+jwt`) signed with the first key;
  * every key's public half is published so tokens signed before a rotation still verify.
  */
 export class JwtTokenIssuer implements TokenIssuer {
+  private readonly parsed: ParsedKey[];
   private keys?: Promise<LoadedKey[]>;
 
-  constructor(private readonly options: JwtTokenIssuerOptions) {}
+  /** Parses every key at once (a `DeviceAuthOptionsError` names a bad one), so boot fails, not the first request. */
+  constructor(private readonly options: JwtTokenIssuerOptions) {
+    this.parsed = parseSigningKeys(options.signingKeys);
+  }
 
   async issue(grant: TokenGrant): Promise<IssuedTokens> {
     const [key] = await this.loadKeys();
@@ -78,25 +90,66 @@ export class JwtTokenIssuer implements TokenIssuer {
     return { keys: (await this.loadKeys()).map((k) => k.publicJwk) };
   }
 
+  /** The public JWKs, with each `kid` (the RFC 7638 thumbprint unless one was given); computed once. */
   private loadKeys(): Promise<LoadedKey[]> {
-    this.keys ??= Promise.all(this.options.signingKeys.map(loadKey));
+    this.keys ??= Promise.all(this.parsed.map(withPublicJwk));
     return this.keys;
   }
 }
 
-async function loadKey(input: SigningKeyInput): Promise<LoadedKey> {
-  const privateKey =
-    typeof input.privateKey === 'string'
-      ? createPrivateKey(input.privateKey)
-      : createPrivateKey({ key: input.privateKey, format: 'jwk' });
-  const publicKey = createPublicKey(privateKey);
-  const alg = algorithmFor(privateKey);
-  const exported = publicKey.export({ format: 'jwk' }) as JWK;
-  const kid = input.kid ?? (await calculateJwkThumbprint(exported));
-  return { kid, alg, privateKey, publicKey, publicJwk: { ...exported, kid, alg, use: 'sig' } };
+function parseSigningKeys(inputs: unknown): ParsedKey[] {
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new DeviceAuthOptionsError('signingKeys must list at least one key.');
+  const kids = new Map<string, number>();
+  return inputs.map((input: unknown, index) => {
+    const key = parseSigningKey(input, `signingKeys[${index}]`);
+    if (key.kid !== undefined) {
+      const other = kids.get(key.kid);
+      if (other !== undefined) throw new DeviceAuthOptionsError(`signingKeys[${index}].kid "${key.kid}" is also signingKeys[${other}]'s; each key needs its own kid.`);
+      kids.set(key.kid, index);
+    }
+    return key;
+  });
 }
 
-function algorithmFor(key: KeyObject): string {
+function parseSigningKey(input: unknown, name: string): ParsedKey {
+  if (typeof input !== 'object' || input === null) throw new DeviceAuthOptionsError(`${name} must be an object { privateKey, kid? }.`);
+  const { privateKey: given, kid } = input as { privateKey?: unknown; kid?: unknown };
+  if (kid !== undefined && (typeof kid !== 'string' || kid === '')) throw new DeviceAuthOptionsError(`${name}.kid must be a non-empty string.`);
+  const privateKey = privateKeyFrom(given, `${name}.privateKey`);
+  return { ...(kid === undefined ? {} : { kid }), alg: algorithmFor(privateKey, `${name}.privateKey`), privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+function privateKeyFrom(given: unknown, name: string): KeyObject {
+  const source = typeof given === 'string' ? given : typeof given === 'object' && given !== null ? { key: given as JsonWebKey, format: 'jwk' as const } : undefined;
+  if (source !== undefined) {
+    try {
+      return createPrivateKey(source);
+    } catch {
+      // Not a private key; a public one is a common slip worth naming.
+      if (isPublicKey(source)) throw new DeviceAuthOptionsError(`${name} is a public key; give the private key (PEM or JWK).`);
+    }
+  }
+  throw new DeviceAuthOptionsError(`${name} is not a PEM or JWK private key (EC P-256/P-384, RSA or Ed25519).`);
+}
+
+function isPublicKey(source: Parameters<typeof createPublicKey>[0]): boolean {
+  try {
+    createPublicKey(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function withPublicJwk(key: ParsedKey): Promise<LoadedKey> {
+  const exported = key.publicKey.export({ format: 'jwk' }) as JWK;
+  const kid = key.kid ?? (await calculateJwkThumbprint(exported));
+  return { ...key, kid, publicJwk: { ...exported, kid, alg: key.alg, use: 'sig' } };
+}
+
+const CURVE_NAMES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+function algorithmFor(key: KeyObject, name: string): string {
   const details = key.asymmetricKeyDetails;
   switch (key.asymmetricKeyType) {
     case 'ec':
@@ -104,9 +157,12 @@ function algorithmFor(key: KeyObject): string {
       if (details?.namedCurve === 'secp384r1') return 'ES384';
       break;
     case 'rsa':
+      // jose refuses to sign with less, so a short key would fail every token request.
+      if ((details?.modulusLength ?? 0) < 2048) throw new DeviceAuthOptionsError(`${name} is a ${details?.modulusLength}-bit RSA key; RS256 needs 2048 bits or more.`);
       return 'RS256';
     case 'ed25519':
       return 'EdDSA';
   }
-  throw new Error('Signing keys must be EC P-256 (ES256), EC P-384 (ES384), RSA (RS256) or Ed25519 (EdDSA).');
+  const type = key.asymmetricKeyType === 'ec' ? `EC ${CURVE_NAMES[details?.namedCurve ?? ''] ?? details?.namedCurve}` : String(key.asymmetricKeyType).toUpperCase();
+  throw new DeviceAuthOptionsError(`${name} is a key of type ${type}; signing keys must be ${SUPPORTED_KEYS}.`);
 }

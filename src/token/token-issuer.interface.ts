@@ -24,7 +24,8 @@ export interface VerifiedAccessToken {
 
 /**
  * Turns an approved grant into tokens. The default signs JWTs; a host may issue API keys or
- * opaque tokens instead by providing its own implementation under the `TOKEN_ISSUER` token.
+ * opaque tokens instead by passing its own implementation as the `tokenIssuer` option. The one
+ * in use is injectable under the `TokenIssuer` token.
  */
 export interface TokenIssuer {
   issue(grant: TokenGrant): Promise<IssuedTokens>;

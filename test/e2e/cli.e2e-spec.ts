@@ -2,10 +2,13 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { DeviceAuthGuard, DeviceAuthModule, Scopes, TokenIssuer } from '../../src';
 import { sha256Hex } from '../../src/codes/device-code';
 import { CONFIDENTIAL_SECRET, MATRIX, startTestApp, TestApp } from '../support/test-app';
 import { decideViaPages, signIn } from '../support/flow';
 import { freePort } from '../support/free-port';
+import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
 
 /**
  * The compiled device CLI (`npm run login`, the `nest-device-login` bin) as a child process
@@ -32,9 +35,18 @@ interface CliRun {
 
 const running = new Set<ChildProcess>();
 
-/** HOME points into `dir`, so a run without --token-file never touches the real home. */
-function runCli(dir: string, args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, [LOGIN, ...args], {
+/** A word for `sh -c`, quoted. */
+const shellWord = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * HOME points into `dir`, so a run without --token-file never touches the real home. With
+ * `tty`, the CLI runs on a pseudo-terminal made by util-linux `script`, which copies what the
+ * terminal shows (stdout and stderr, with `\r\n` line ends) to its own stdout.
+ */
+function runCli(dir: string, args: string[], env: Record<string, string> = {}, tty = false): CliRun {
+  const command = [process.execPath, LOGIN, ...args];
+  const [file, argv] = tty ? ['script', ['-qefc', command.map(shellWord).join(' '), '/dev/null']] : [command[0], command.slice(1)];
+  const child = spawn(file, argv, {
     env: { PATH: process.env.PATH, HOME: join(dir, 'home'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -144,7 +156,7 @@ describe.each(MATRIX)('the device CLI on %s with %s', (database, adapter) => {
   afterAll(() => t.close());
   beforeEach(() => t.clearTables());
 
-  it('shows the code, URL and QR code, waits for approval, stores the tokens 0600 and says who signed in', async () => {
+  it('shows the code and URL (a pipe gets no QR code), waits for approval, stores the tokens 0600 and says who signed in', async () => {
     const tokenFile = join(dir, 'tokens.json');
     const cli = runCli(dir, ['--server', server, '--client', 'demo-cli', '--scope', 'read', '--token-file', tokenFile]);
     const userCode = await decideWhenPolling(t, cli, 'approve');
@@ -153,8 +165,10 @@ describe.each(MATRIX)('the device CLI on %s with %s', (database, adapter) => {
     expect(cli.stderr()).toBe('');
     const stdout = cli.stdout();
     expect(stdout).toContain(`open this page in a browser on any device:\n\n  ${server}/device\n\nand enter the code:\n\n  ${userCode}\n`);
-    expect(stdout).toContain(`Or scan this QR code, which opens ${server}/device?user_code=${encodeURIComponent(userCode)}\n`);
-    expect(stdout).toMatch(/[▀▄█]{7}/); // the QR code's finder pattern
+    expect(stdout).toContain(`\n\nOr open ${server}/device?user_code=${encodeURIComponent(userCode)}\n\n`);
+    expect(stdout).not.toContain('QR code');
+    expect(stdout).not.toMatch(/[▀▄█]/); // no QR block
+    expect(stdout).not.toContain('\x1b'); // no colour or cursor codes in a pipe or a log file
     expect(stdout).toContain('Waiting for approval (the code expires in 15:00)...\n');
     expect(stdout).toContain(`Approved.\nTokens saved to ${tokenFile} (readable only by you).\nSigned in as alice (scopes: read).\n`);
     expect(stdout).not.toContain('\r'); // no spinner without a TTY
@@ -191,6 +205,24 @@ describe('the device CLI\'s other outcomes (sqlite, fastify)', () => {
   function args(clientId: string, ...more: string[]): string[] {
     return ['--server', server, '--client', clientId, '--scope', 'read', '--token-file', join(dir, 'tokens.json'), ...more];
   }
+
+  it('on a terminal, also shows a QR code of the link that carries the code, and a spinner', async () => {
+    const tokenFile = join(dir, 'tokens.json');
+    const cli = runCli(dir, args('demo-cli'), {}, true);
+    const [, userCode] = await cli.waitForOutput(/user_code=([BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4})\r\n/);
+    await firstPollSeen(t, userCode);
+    expect((await decideViaPages(t, await signIn(t, 'alice'), userCode, 'approve')).status).toBe(200);
+
+    expect(await cli.exited).toBe(0);
+    const screen = cli.stdout().replace(/\r\n/g, '\n');
+    expect(screen).toContain(`and enter the code:\n\n  \x1b[1m${userCode}\x1b[22m\n`);
+    expect(screen).toContain(`Or scan this QR code, which opens ${server}/device?user_code=${encodeURIComponent(userCode)}\n\n\x1b[47m\x1b[30m`);
+    expect(screen).toMatch(/[▀▄█]{7}/); // the QR code's finder pattern
+    expect(screen).not.toContain('Or open');
+    expect(screen).toContain('\r\x1b[2K⠋ Waiting for approval… 15:00 left');
+    expect(screen).toContain(`Tokens saved to ${tokenFile} (readable only by you).\nSigned in as \x1b[1malice\x1b[22m (scopes: read).\n`);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+  });
 
   it('exits 3 with a clear message when alice denies, and stores nothing', async () => {
     const cli = runCli(dir, args('demo-cli', '--no-qr'));
@@ -295,6 +327,56 @@ describe('the device CLI\'s other outcomes (sqlite, fastify)', () => {
 
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toBe(`The server at ${elsewhere} calls itself "${server}": run again with that as --server.\n`);
+  });
+});
+
+/** A host's /api/me that wants a scope no client gets: a 403 that is not the demo's answer. */
+@Controller('api')
+class AdminOnlyMeController {
+  @Get('me')
+  @UseGuards(DeviceAuthGuard)
+  @Scopes('admin')
+  me(): never {
+    throw new Error('not reached: the guard refuses every token');
+  }
+}
+@Module({ controllers: [AdminOnlyMeController] })
+class AdminOnlyMeModule {}
+
+describe.each([
+  ['without /api/me', [], 404, ''],
+  ['whose /api/me refuses the token', [AdminOnlyMeModule], 403, 'Warning: GET {server}/api/me did not say who signed in (HTTP 403).\n'],
+])('the device CLI against a host app %s', (_case, hostModules, meStatus, warning) => {
+  let host: HostApp;
+  let server: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = `http://127.0.0.1:${port}`;
+    // The module in a bare host (no demo routes), on a real port; isGlobal lets the host's own route use the guard.
+    const options = hostOptions({ issuer: server, pollIntervalSeconds: 1 });
+    host = await startHostApp([hostTypeOrm('sqlite'), DeviceAuthModule.forRoot({ ...options, isGlobal: true }), ...hostModules]);
+    await host.app.listen(port, '127.0.0.1');
+  });
+  afterAll(() => host.close());
+
+  it('signs in, saves the tokens, and says which scopes were granted: exit 0', async () => {
+    const tokenFile = join(dir, 'tokens.json');
+    const cli = runCli(dir, ['--server', server, '--client', 'host-cli', '--scope', 'read', '--token-file', tokenFile]);
+    const [, userCode] = await cli.waitForOutput(USER_CODE);
+    // alice approves through the JSON API, signed in as the host's resolveUser sees her.
+    const session = await host.http().get('/device/api/session').set('x-test-user', 'alice');
+    const approved = await host.http().post('/device/api/approve').set('x-test-user', 'alice').set('X-CSRF-Token', session.body.csrf_token).send({ user_code: userCode });
+    expect(approved.status).toBe(200);
+
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).toBe(warning.replace('{server}', server));
+    // What follows the approval, exactly: the scopes come from the token response.
+    expect(cli.stdout().split('Approved.\n')[1]).toBe(`Tokens saved to ${tokenFile} (readable only by you).\nSigned in (scopes: read).\n`);
+    const stored = JSON.parse(readFileSync(tokenFile, 'utf8'));
+    expect(stored).toMatchObject({ client_id: 'host-cli', server, scope: 'read', token_type: 'Bearer' });
+    expect((await fetch(`${server}/api/me`, { headers: { Authorization: `Bearer ${stored.access_token}` } })).status).toBe(meStatus);
+    await expect(host.app.get<TokenIssuer>(TokenIssuer).verify(stored.access_token)).resolves.toMatchObject({ sub: 'alice', client_id: 'host-cli', scope: 'read' });
   });
 });
 

@@ -60,6 +60,9 @@ describe('the demo server (npm start)', () => {
     try {
       expect(demo.output()).toContain('Sign in with: demo / demo');
       expect(demo.output()).toContain('/device');
+      const publicUrl = `http://localhost:${new URL(demo.url).port}`;
+      expect(demo.output()).toContain(`OpenAPI:      ${publicUrl}/docs`);
+      expect((await fetch(`${demo.url}/docs`)).status).toBe(200);
       const metadata = (await (await fetch(`${demo.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
       expect(metadata.issuer).toMatch(/^http:\/\/localhost:\d+$/);
       expect(existsSync(join(dataDir, 'device-auth.sqlite'))).toBe(true);
@@ -109,6 +112,7 @@ describe('the demo server (npm start)', () => {
         expect(demo.output()).toContain('Sign in with: carol, dave (passwords from DEMO_USERS)');
         expect(demo.output()).not.toContain('pw1');
         expect(demo.output()).toContain(`demo on ${adapter}`);
+        expect(demo.output()).toContain('OpenAPI:      https://auth.example.test/docs');
         const res = await fetch(`${demo.url}/oauth/device_authorization`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -59,11 +59,11 @@ describeOnMariadb('three demo instances on one MariaDB database', () => {
   beforeAll(async () => {
     await mariadbQuery(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     const [dirA, dirB, dirC] = dataDirs(3);
-    // The first instance migrates the empty database; the others then find the schema in place.
-    instances.push(await start(dirA, 'fastify'));
-    const others = await Promise.allSettled([start(dirB, 'express'), start(dirC, 'fastify')]);
-    for (const other of others) if (other.status === 'fulfilled') instances.push(other.value);
-    for (const other of others) if (other.status === 'rejected') throw other.reason;
+    // All three at once on the empty database: they take turns migrating (a named lock), so
+    // none fails with "table already exists".
+    const started = await Promise.allSettled([start(dirA, 'fastify'), start(dirB, 'express'), start(dirC, 'fastify')]);
+    for (const one of started) if (one.status === 'fulfilled') instances.push(one.value);
+    for (const one of started) if (one.status === 'rejected') throw one.reason;
     db = await createConnection({ uri: databaseUrl });
   }, 60_000);
 
@@ -117,6 +117,16 @@ describeOnMariadb('three demo instances on one MariaDB database', () => {
   const slowDown = (interval: number) => ({
     status: 400,
     body: { error: 'slow_down', error_description: `Polling too fast; wait at least ${interval} seconds between requests.`, interval },
+  });
+
+  it('started together on an empty database, the instances migrated it once, without an error', async () => {
+    const [migrations] = await db.query('SELECT name FROM migrations ORDER BY id');
+    expect((migrations as { name: string }[]).map((m) => m.name)).toEqual([
+      'CreateDeviceAuthTables1764780000000',
+      'CreateRefreshTokens1764790000000',
+      'CreateDeviceAuthClients1764800000000',
+    ]);
+    for (const instance of instances) expect(instance.output()).not.toMatch(/already exists|ERROR/);
   });
 
   it('slow_down is one state: a poll at A then at B is slowed, and every instance enforces the grown interval', async () => {

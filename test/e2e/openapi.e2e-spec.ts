@@ -94,7 +94,7 @@ describe.each(ADAPTERS)('OpenAPI document on %s', (adapter) => {
 
   it('the token endpoint: 200 with the token body, 400 and 401 with the OAuth error shape', () => {
     const token = doc.paths['/oauth/token'].post;
-    expect(Object.keys(token.responses).sort()).toEqual(['200', '400', '401', '413', '415']);
+    expect(Object.keys(token.responses).sort()).toEqual(['200', '400', '401', '413', '415', '503']);
     expect(token.responses['200'].content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/TokenBody' } } });
     expect(Object.keys(token.responses['400'].content!)).toEqual(['application/json']);
     expect(oauthErrorSchema(token.responses['400'].content!['application/json'].schema)).toBe('OAuthErrorBody');
@@ -133,7 +133,7 @@ describe.each(ADAPTERS)('OpenAPI document on %s', (adapter) => {
 
   it('the verification API documents its own errors', () => {
     const lookup = doc.paths['/device/api/lookup'].post;
-    expect(Object.keys(lookup.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '410', '413', '415', '429']);
+    expect(Object.keys(lookup.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '410', '413', '415', '429', '503']);
     expect(lookup.responses['200'].content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/LookupBody' } } });
     expect(Object.keys(doc.components.schemas.LookupBody.properties).sort()).toEqual(
       ['client', 'expires_at', 'requested_at', 'requester_ip', 'requester_user_agent', 'scopes', 'user_code'].sort(),

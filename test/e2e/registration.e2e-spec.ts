@@ -1,7 +1,22 @@
-import { Inject, Injectable, Module } from '@nestjs/common';
-import { DeviceAuthModule, DeviceAuthModuleOptions, DeviceCodeStore } from '../../src';
+import { Inject, Injectable, LoggerService, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
+import { DataSource, DataSourceOptions, MigrationInterface } from 'typeorm';
+import {
+  DeviceAuthModule,
+  DeviceAuthModuleOptions,
+  DeviceAuthOptionsError,
+  DeviceCodeStore,
+  deviceAuthEntities,
+  deviceAuthMigrations,
+  SigningKeyInput,
+} from '../../src';
 import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
-import { MATRIX } from '../support/test-app';
+import { mariadbQuery } from '../support/mariadb';
+import { TcpProxy } from '../support/tcp-proxy';
+import { DATABASES, DatabaseKind, MATRIX } from '../support/test-app';
 
 const SETTINGS = Symbol('SETTINGS');
 
@@ -115,5 +130,125 @@ describe('DeviceAuthModule registration that must fail at boot', () => {
         DeviceAuthModule.forRootAsync({ useFactory: () => hostOptions({ issuer: 'auth.example.com' }) }),
       ], [], adapter),
     ).rejects.toThrow('DeviceAuthModule options: issuer "auth.example.com" is not a URL; give the public base URL, e.g. "https://auth.example.com".');
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['garbage', 'garbage'],
+  ])('refuses a signing key that is %s at boot, naming it, instead of 500s on the JWKS and token endpoints', async (_case, privateKey) => {
+    const signingKeys = [{ privateKey }] as SigningKeyInput[];
+    const failure = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ signingKeys }))], [], adapter).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(DeviceAuthOptionsError);
+    expect((failure as Error).message).toBe(
+      'DeviceAuthModule options: signingKeys[0].privateKey is not a PEM or JWK private key (EC P-256/P-384, RSA or Ed25519).',
+    );
+  });
+});
+
+/** An empty MariaDB database of its own (the run's one is migrated), or a fresh in-memory SQLite. */
+function unmigratedDatabase(database: DatabaseKind): DataSourceOptions {
+  if (database === 'sqlite') return { type: 'better-sqlite3', database: ':memory:', entities: deviceAuthEntities };
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${process.env.TEST_DATABASE_NAME}_unmigrated`;
+  return { type: 'mysql', url: url.toString(), charset: 'utf8mb4_bin', entities: deviceAuthEntities };
+}
+
+/** The host's TypeORM connection on a DataSource the test holds, so that it can close it after a failed boot. */
+function typeOrmOn(dataSource: DataSource) {
+  return TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource });
+}
+
+describe.each(DATABASES)('DeviceAuthModule on %s without its migrations', (database) => {
+  const unmigrated = `${process.env.TEST_DATABASE_NAME}_unmigrated`;
+  let dataSource: DataSource | undefined;
+
+  beforeEach(async () => {
+    if (database === 'mariadb') await mariadbQuery(`CREATE DATABASE \`${unmigrated}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  });
+  afterEach(async () => {
+    if (dataSource?.isInitialized) await dataSource.destroy();
+    dataSource = undefined;
+    if (database === 'mariadb') await mariadbQuery(`DROP DATABASE \`${unmigrated}\``);
+  });
+
+  async function bootFailure(migrations: (new () => MigrationInterface)[]): Promise<unknown> {
+    dataSource = new DataSource({ ...unmigratedDatabase(database), migrations, migrationsRun: true });
+    await dataSource.initialize();
+    return startHostApp([typeOrmOn(dataSource), DeviceAuthModule.forRoot(hostOptions())]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  }
+
+  it('stops the boot naming the missing table and what to add', async () => {
+    expect((await bootFailure([])) as Error).toEqual(
+      new Error(
+        'DeviceAuthModule: table device_codes is missing; add deviceAuthMigrations to your TypeORM migrations (with migrationsRun: true) or run them with the TypeORM CLI.',
+      ),
+    );
+  });
+
+  it('checks every table: with only the first migration, refresh_tokens is the missing one', async () => {
+    expect((await bootFailure(deviceAuthMigrations.slice(0, 1))) as Error).toEqual(
+      new Error(
+        'DeviceAuthModule: table refresh_tokens is missing; add deviceAuthMigrations to your TypeORM migrations (with migrationsRun: true) or run them with the TypeORM CLI.',
+      ),
+    );
+    const tables = await dataSource!.query(
+      database === 'sqlite' ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'device%' ORDER BY name" : 'SHOW TABLES',
+    );
+    expect(tables.map((row: Record<string, string>) => Object.values(row)[0]).filter((name: string) => name !== 'migrations').sort()).toEqual([
+      'device_auth_rate_limits',
+      'device_codes',
+    ]);
+  });
+});
+
+/** Log lines of the app, to see what the boot said. */
+class CapturingLogger implements LoggerService {
+  readonly warnings: string[] = [];
+  log(): void {}
+  error(): void {}
+  warn(message: unknown): void {
+    this.warnings.push(String(message));
+  }
+}
+
+// TypeORM fails the boot when the database cannot be reached (the demo does too); the schema
+// check only runs after it connected, and a database that blinks right then must not stop it.
+(DATABASES.includes('mariadb') ? describe : describe.skip)('DeviceAuthModule booting while MariaDB blinks', () => {
+  it('boots with a warning when MariaDB stops answering before the schema check, and serves once it is back', async () => {
+    const proxy = await TcpProxy.start(Number(new URL(process.env.TEST_DATABASE_URL!).port || 3306));
+    const viaProxy = new URL(process.env.TEST_DATABASE_URL!);
+    viaProxy.port = String(proxy.port);
+    const dataSource = new DataSource({ type: 'mysql', url: viaProxy.toString(), charset: 'utf8mb4_bin', entities: deviceAuthEntities, migrations: deviceAuthMigrations, migrationsRun: true });
+    await dataSource.initialize();
+    await proxy.cut();
+
+    @Module({ imports: [typeOrmOn(dataSource), DeviceAuthModule.forRoot(hostOptions())] })
+    class BlinkingHost {}
+    const logger = new CapturingLogger();
+    const app = await NestFactory.create(BlinkingHost, new FastifyAdapter(), { logger, abortOnError: false });
+    try {
+      await app.init();
+      // Which of these the driver reports depends on when it noticed the reset connection.
+      expect(logger.warnings.filter((line) => line.startsWith('schema check'))).toEqual([
+        expect.stringMatching(/^schema check skipped, the database did not answer: (QueryFailedError|Error) \((ECONNRESET|ECONNREFUSED|PROTOCOL_CONNECTION_LOST)\)$/),
+      ]);
+
+      await proxy.restore();
+      await app.getHttpAdapter().getInstance().ready();
+      await dataSource.query('DELETE FROM device_codes');
+      const res = await request(app.getHttpServer()).post('/oauth/device_authorization').type('form').send({ client_id: 'host-cli' });
+      expect(res.status).toBe(200);
+      expect(await dataSource.query('SELECT client_id, status FROM device_codes')).toEqual([{ client_id: 'host-cli', status: 'pending' }]);
+      await dataSource.query('DELETE FROM device_codes');
+    } finally {
+      await app.close();
+      await proxy.close();
+    }
   });
 });

@@ -1,4 +1,7 @@
-import { csrfFrom, poll, signIn } from '../support/flow';
+import { DeviceAuthModule } from '../../src';
+import { DEMO_USERS } from '../../src/demo/login.controller';
+import { csrfFrom, DEVICE_CODE_GRANT_TYPE, poll, signIn } from '../support/flow';
+import { HostApp, hostOptions, hostTypeOrm, startHostApp } from '../support/host-app';
 import { MATRIX, startTestApp, TestApp } from '../support/test-app';
 
 const DEVICE_UA = 'AcmeCLI/2.4.1 (linux; x64) e2e-device';
@@ -7,7 +10,7 @@ const DEMO_CLI = { client_id: 'demo-cli', name: 'Demo CLI' };
 const LOGIN_REQUIRED = { error: 'login_required', error_description: 'Please sign in. Sign in first, then enter the code from your device again.' };
 const INVALID_CSRF = {
   error: 'invalid_csrf_token',
-  error_description: 'This form has expired. The page was open too long or came from somewhere else. Go back, reload it and try again.',
+  error_description: 'The CSRF token is missing or not the one for this session. Get it from GET /device/api/session and send it in the X-CSRF-Token header or the _csrf field.',
 };
 const INVALID_USER_CODE = { error: 'invalid_user_code', error_description: 'That code is not right. Check the code on your device and enter it again.' };
 const EXPIRED = {
@@ -93,6 +96,23 @@ describe.each(MATRIX)('verification API on %s with %s', (database, adapter) => {
       expect(res.body.csrf_token).toBe(csrfFrom(page.text));
       // Another session of the same user has another token.
       expect(await session(await signIn(t, 'alice'))).not.toBe(res.body.csrf_token);
+    });
+
+    it('a session of a user removed from DEMO_USERS: 401 login_required on the session and the decisions', async () => {
+      const flow = await deviceFlow();
+      const cookie = await signIn(t, 'alice');
+      const csrf = await session(cookie);
+      const users = t.app.get<Map<string, string>>(DEMO_USERS);
+      const password = users.get('alice')!;
+      users.delete('alice');
+      try {
+        expectJson(await t.http().get('/device/api/session').set('Cookie', cookie), 401, LOGIN_REQUIRED);
+        expectJson(await api('approve', cookie, csrf, { user_code: flow.user_code }), 401, LOGIN_REQUIRED);
+        expectJson(await api('deny', cookie, csrf, { user_code: flow.user_code }), 401, LOGIN_REQUIRED);
+      } finally {
+        users.set('alice', password);
+      }
+      expect(await row(flow.user_code)).toEqual({ status: 'pending', user_id: null });
     });
   });
 
@@ -329,5 +349,42 @@ describe.each(MATRIX)('verification API on %s with %s', (database, adapter) => {
         error_description: "The 'user_code' parameter is longer than 64 characters.",
       });
     });
+  });
+});
+
+describe.each(MATRIX)('verification API for a user the host no longer accepts (validateUser) on %s with %s', (database, adapter) => {
+  let host: HostApp;
+  const allowed = new Set(['alice', 'eve']);
+  const REFUSED = {
+    error: 'access_denied',
+    error_description: 'Your account cannot connect devices. This account is no longer allowed to approve or deny sign-ins. Nothing was changed.',
+  };
+
+  beforeAll(async () => {
+    host = await startHostApp([hostTypeOrm(database), DeviceAuthModule.forRoot(hostOptions({ validateUser: (id) => allowed.has(id) }))], [], adapter);
+  });
+  afterAll(() => host.close());
+  beforeEach(async () => {
+    allowed.add('eve');
+    await host.dataSource.query('DELETE FROM device_codes');
+    await host.dataSource.query('DELETE FROM device_auth_rate_limits');
+  });
+
+  it('approve and deny are 403 access_denied and change nothing; an accepted user can still decide', async () => {
+    const created = await host.http().post('/oauth/device_authorization').type('form').send({ client_id: 'host-cli' });
+    expect(created.status).toBe(200);
+    const csrfOf = async (user: string) => (await host.http().get('/device/api/session').set('x-test-user', user)).body.csrf_token as string;
+    const eveCsrf = await csrfOf('eve');
+    allowed.delete('eve');
+    for (const action of ['approve', 'deny']) {
+      const res = await host.http().post(`/device/api/${action}`).set('x-test-user', 'eve').set('X-CSRF-Token', eveCsrf).send({ user_code: created.body.user_code });
+      expectJson(res, 403, REFUSED);
+    }
+    const [row] = await host.dataSource.query('SELECT status, user_id FROM device_codes');
+    expect({ status: row.status, user_id: row.user_id ?? null }).toEqual({ status: 'pending', user_id: null });
+    const polled = await host.http().post('/oauth/token').type('form').send({ grant_type: DEVICE_CODE_GRANT_TYPE, device_code: created.body.device_code, client_id: 'host-cli' });
+    expect(polled.body).toEqual({ error: 'authorization_pending', error_description: 'The user has not yet approved or denied this request.' });
+    const approved = await host.http().post('/device/api/approve').set('x-test-user', 'alice').set('X-CSRF-Token', await csrfOf('alice')).send({ user_code: created.body.user_code });
+    expectJson(approved, 200, { status: 'approved', client: { client_id: 'host-cli', name: 'Host CLI' } });
   });
 });

@@ -52,6 +52,7 @@ describe('resolveConfig defaults', () => {
       purgeIntervalSeconds: 300,
       purgeBatchSize: 1000,
       purgeRetentionSeconds: 600,
+      healthPath: '/health',
       accessTokenTtlSeconds: 3600,
       refreshTokenTtlSeconds: 30 * 24 * 3600,
       audience: 'https://auth.example.com',

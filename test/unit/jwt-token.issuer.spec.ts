@@ -1,5 +1,6 @@
 import { generateKeyPairSync, JsonWebKey, KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, JWK, SignJWT } from 'jose';
+import { DeviceAuthOptionsError } from '../../src/device-auth.options';
 import { JwtTokenIssuer, JwtTokenIssuerOptions, SigningKeyInput } from '../../src/token/jwt-token.issuer';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
@@ -230,12 +231,73 @@ describe('JwtTokenIssuer algorithm per key type', () => {
   });
 
   it.each([
-    ['P-521', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey],
-    ['secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey],
-    ['Ed448', generateKeyPairSync('ed448').privateKey],
-  ])('refuses an unsupported %s key with a message saying what is supported', async (_type, key) => {
-    await expect(makeIssuer([{ privateKey: pkcs8(key) }]).issue(GRANT)).rejects.toThrow(
-      'Signing keys must be EC P-256 (ES256), EC P-384 (ES384), RSA (RS256) or Ed25519 (EdDSA).',
+    ['P-521', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey, 'EC P-521'],
+    ['secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey, 'EC secp256k1'],
+    ['Ed448', generateKeyPairSync('ed448').privateKey, 'ED448'],
+  ])('refuses an unsupported %s key at construction, saying what is supported', (_type, key, named) => {
+    expect(() => makeIssuer([{ privateKey: pkcs8(key) }])).toThrow(
+      `DeviceAuthModule options: signingKeys[0].privateKey is a key of type ${named}; signing keys must be EC P-256 (ES256), EC P-384 (ES384), RSA (RS256) or Ed25519 (EdDSA).`,
     );
+  });
+});
+
+describe('JwtTokenIssuer checks every key when it is made', () => {
+  const good = { privateKey: pkcs8(p256.privateKey) };
+  const NOT_A_KEY = 'is not a PEM or JWK private key (EC P-256/P-384, RSA or Ed25519).';
+
+  /** The error the constructor throws, so the test sees its class and exact message. */
+  function constructionError(signingKeys: unknown): unknown {
+    try {
+      makeIssuer(signingKeys as SigningKeyInput[]);
+    } catch (error) {
+      return error;
+    }
+    throw new Error('the issuer was made');
+  }
+
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['a number', 42],
+    ['garbage text', 'garbage'],
+    ['an empty string', ''],
+    ['a truncated PEM', pkcs8(p256.privateKey).slice(0, 120)],
+    ['a JWK whose x is not on the curve', { ...jwk(p256.privateKey), x: 'AAAA' }],
+    ['a symmetric JWK', { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0' }],
+    ['an empty object', {}],
+  ])('privateKey %s: DeviceAuthOptionsError naming the key', (_case, privateKey) => {
+    // The second key is the bad one, so the index in the message is checked too.
+    const error = constructionError([good, { privateKey }]);
+    expect(error).toBeInstanceOf(DeviceAuthOptionsError);
+    expect((error as Error).message).toBe(`DeviceAuthModule options: signingKeys[1].privateKey ${NOT_A_KEY}`);
+  });
+
+  it('a public key where the private one belongs is named as such, as PEM and as JWK', () => {
+    const message = 'DeviceAuthModule options: signingKeys[0].privateKey is a public key; give the private key (PEM or JWK).';
+    for (const publicKey of [p256.publicKey.export({ format: 'pem', type: 'spki' }) as string, jwk(p256.publicKey)]) {
+      const error = constructionError([{ privateKey: publicKey }]);
+      expect(error).toBeInstanceOf(DeviceAuthOptionsError);
+      expect((error as Error).message).toBe(message);
+    }
+  });
+
+  it('an RSA key shorter than 2048 bits, which jose would refuse to sign with', () => {
+    const short = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    expect((constructionError([{ privateKey: pkcs8(short) }]) as Error).message).toBe(
+      'DeviceAuthModule options: signingKeys[0].privateKey is a 1024-bit RSA key; RS256 needs 2048 bits or more.',
+    );
+  });
+
+  it.each([
+    ['not an array', 'garbage', 'signingKeys must list at least one key.'],
+    ['empty', [], 'signingKeys must list at least one key.'],
+    ['an entry that is not an object', [good, 'garbage'], 'signingKeys[1] must be an object { privateKey, kid? }.'],
+    ['an empty kid', [{ ...good, kid: '' }], 'signingKeys[0].kid must be a non-empty string.'],
+    ['a kid that is not a string', [{ ...good, kid: 7 }], 'signingKeys[0].kid must be a non-empty string.'],
+    ['the same kid twice', [{ ...good, kid: 'k1' }, { privateKey: jwk(p256Other.privateKey), kid: 'k1' }], 'signingKeys[1].kid "k1" is also signingKeys[0]\'s; each key needs its own kid.'],
+  ])('signingKeys %s is refused', (_case, signingKeys, problem) => {
+    const error = constructionError(signingKeys);
+    expect(error).toBeInstanceOf(DeviceAuthOptionsError);
+    expect((error as Error).message).toBe(`DeviceAuthModule options: ${problem}`);
   });
 });
