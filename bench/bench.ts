@@ -182,8 +182,10 @@ function startDemo(run: Run, database: BenchDatabase, adapter: Adapter, purgeEnv
 async function fillPool(server: ServerProcess, pool: CodePool, ceilingRps: number, connections: number): Promise<string[]> {
   const wanted = Math.max(MIN_POOL, Math.ceil(ceilingRps * POLL_INTERVAL_SECONDS * POOL_HEADROOM));
   if (pool.size >= wanted) return [];
-  progress(`creating ${wanted - pool.size} more codes for the poll rotation`);
-  const fill = await runLoad(server.url, createSpec(pool), { connections, amount: wanted - pool.size });
+  const missing = wanted - pool.size;
+  progress(`creating ${missing} more codes for the poll rotation`);
+  // autocannon refuses more connections than requests.
+  const fill = await runLoad(server.url, createSpec(pool), { connections: Math.min(connections, missing), amount: missing });
   return fill.problems.map((p) => `creating codes: ${p}`);
 }
 
