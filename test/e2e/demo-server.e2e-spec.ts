@@ -1,62 +1,21 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATABASES } from '../support/test-app';
-import { freePort } from '../support/free-port';
-
-const MAIN = join(__dirname, '../../dist/src/demo/main.js');
-
-/** The compiled demo server as `npm start` runs it, as a child process with SPEC's variables. */
-interface RunningDemo {
-  url: string;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-/** Starts the compiled demo, or with `viaNpm` the README's own command, `npm start`. */
-async function startDemo(env: Record<string, string>, viaNpm = false): Promise<RunningDemo> {
-  const port = await freePort();
-  const [command, args] = viaNpm ? ['npm', ['start']] : [process.execPath, [MAIN]];
-  const child: ChildProcess = spawn(command, args, {
-    cwd: join(__dirname, '../..'),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so that stopping it also stops what npm started.
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + (viaNpm ? 60000 : 20000);
-  while (!output.includes('Sign in with')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`demo did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    output: () => output,
-    stop: async () => {
-      process.kill(-child.pid!, 'SIGTERM');
-      await exited;
-    },
-  };
-}
+import { assertDemoBuilt, DEMO_MAIN, startDemoProcess } from '../support/demo-process';
 
 describe('the demo server (npm start)', () => {
   let dataDir: string;
 
-  beforeAll(() => {
-    if (!existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm test does) before this suite');
-  });
+  beforeAll(assertDemoBuilt);
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'nda-demo-'));
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('starts on embedded SQLite with defaults, prints its URLs and the demo credentials, and keeps its key', async () => {
-    const demo = await startDemo({ DATA_DIR: dataDir });
+    const demo = await startDemoProcess({ DATA_DIR: dataDir });
     try {
       expect(demo.output()).toContain('Sign in with: demo / demo');
       expect(demo.output()).toContain('/device');
@@ -76,7 +35,7 @@ describe('the demo server (npm start)', () => {
   });
 
   it('`npm start`, exactly as the README says, builds and serves the demo', async () => {
-    const demo = await startDemo({ DATA_DIR: dataDir }, true);
+    const demo = await startDemoProcess({ DATA_DIR: dataDir }, { viaNpm: true });
     try {
       const res = await fetch(`${demo.url}/.well-known/oauth-authorization-server`);
       expect(res.status).toBe(200);
@@ -87,7 +46,7 @@ describe('the demo server (npm start)', () => {
   }, 90000);
 
   async function keysAfterRestart(dir: string): Promise<unknown> {
-    const demo = await startDemo({ DATA_DIR: dir });
+    const demo = await startDemoProcess({ DATA_DIR: dir });
     try {
       return await (await fetch(`${demo.url}/.well-known/jwks.json`)).json();
     } finally {
@@ -98,7 +57,7 @@ describe('the demo server (npm start)', () => {
   it.each(DATABASES.flatMap((db) => [[db, 'fastify'], [db, 'express']]))(
     'honours the environment on %s with %s',
     async (database, adapter) => {
-      const demo = await startDemo({
+      const demo = await startDemoProcess({
         DATA_DIR: dataDir,
         HTTP_ADAPTER: adapter,
         PUBLIC_URL: 'https://auth.example.test/',
@@ -144,7 +103,7 @@ describe('the demo server (npm start)', () => {
   );
 
   it('refuses a bad variable at start with a message that names it', async () => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, DATA_DIR: dataDir, HTTP_ADAPTER: 'koa' } });
+    const child = spawn(process.execPath, [DEMO_MAIN], { env: { PATH: process.env.PATH, DATA_DIR: dataDir, HTTP_ADAPTER: 'koa' } });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

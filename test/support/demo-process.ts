@@ -28,16 +28,19 @@ export function assertDemoBuilt(): void {
 
 /**
  * Starts the compiled demo as a child process with the SPEC's environment variables (only
- * PATH and HOME are inherited) on a free port, and waits until it listens.
+ * PATH and HOME are inherited) on a free port, and waits until it listens. With `viaNpm` it
+ * runs the README's own command, `npm start` (which builds first).
  */
-export async function startDemoProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<DemoProcess> {
+export async function startDemoProcess(env: Record<string, string>, options: { viaNpm?: boolean; timeoutMs?: number } = {}): Promise<DemoProcess> {
+  const { viaNpm = false, timeoutMs = viaNpm ? 60_000 : 20_000 } = options;
   assertDemoBuilt();
   const port = await freePort();
-  const child = spawn(process.execPath, [DEMO_MAIN], {
+  const [command, args] = viaNpm ? ['npm', ['start']] : [process.execPath, [DEMO_MAIN]];
+  const child = spawn(command, args, {
     cwd: join(__dirname, '../..'),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so that stop() reaches anything it started.
+    // Its own process group, so that stop() reaches anything it started (npm's child too).
     detached: true,
   });
   let output = '';
