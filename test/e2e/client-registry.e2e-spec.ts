@@ -62,7 +62,7 @@ describe.each(MATRIX)("clientRegistry: 'database' on %s with %s", (database, ada
   });
   afterAll(() => host.close());
   beforeEach(async () => {
-    for (const table of ['device_codes', 'device_auth_rate_limits', 'refresh_tokens', 'device_auth_clients']) await host.dataSource.query(`DELETE FROM ${table}`);
+    await host.clearTables();
   });
 
   async function clientRows(): Promise<Record<string, unknown>[]> {

@@ -366,8 +366,7 @@ describe.each(MATRIX)('verification API for a user the host no longer accepts (v
   afterAll(() => host.close());
   beforeEach(async () => {
     allowed.add('eve');
-    await host.dataSource.query('DELETE FROM device_codes');
-    await host.dataSource.query('DELETE FROM device_auth_rate_limits');
+    await host.clearTables();
   });
 
   it('approve and deny are 403 access_denied and change nothing; an accepted user can still decide', async () => {

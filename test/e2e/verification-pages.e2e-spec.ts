@@ -744,8 +744,7 @@ describe.each(MATRIX)('a signed-in user the host no longer accepts (validateUser
   afterAll(() => host.close());
   beforeEach(async () => {
     allowed.add('eve');
-    await host.dataSource.query('DELETE FROM device_codes');
-    await host.dataSource.query('DELETE FROM device_auth_rate_limits');
+    await host.clearTables();
   });
 
   it('cannot approve or deny: a 403 page, and the code stays pending for someone else', async () => {

@@ -39,8 +39,12 @@ export interface HostApp {
   app: INestApplication;
   dataSource: DataSource;
   http(): ReturnType<typeof request>;
+  /** Empties every table the module owns, for test independence. */
+  clearTables(): Promise<void>;
   close(): Promise<void>;
 }
+
+const MODULE_TABLES = ['device_codes', 'device_auth_rate_limits', 'refresh_tokens', 'device_auth_clients'];
 
 /** A Nest application of the host's, importing `imports` (the module under test), on either adapter. */
 export async function startHostApp(imports: (DynamicModule | Type)[], providers: Provider[] = [], adapter: AdapterKind = 'fastify'): Promise<HostApp> {
@@ -51,6 +55,9 @@ export async function startHostApp(imports: (DynamicModule | Type)[], providers:
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const dataSource = app.get(DataSource);
-  for (const table of ['device_codes', 'device_auth_rate_limits', 'refresh_tokens', 'device_auth_clients']) await dataSource.query(`DELETE FROM ${table}`);
-  return { app, dataSource, http: () => request(app.getHttpServer()), close: () => app.close() };
+  const clearTables = async () => {
+    for (const table of MODULE_TABLES) await dataSource.query(`DELETE FROM ${table}`);
+  };
+  await clearTables();
+  return { app, dataSource, http: () => request(app.getHttpServer()), clearTables, close: () => app.close() };
 }
